@@ -1,0 +1,2 @@
+//! The `coracle` command line.
+fn main() {}

@@ -1,0 +1,35 @@
+//! coracle: an OCI runtime as a library.
+//!
+//! Layers, top to bottom (each only uses the ones below it):
+//! - [`lifecycle`]: the operations of runtime.md (create, start, state, kill,
+//!   delete, exec…), which the `coracle` command line calls;
+//! - [`config`] (a validated plan of a `config.json`), [`state`] (the state
+//!   root, locks, status) and [`init`] (what runs in the container before
+//!   `execve`);
+//! - one module per concept of the specification: [`namespaces`],
+//!   [`rootfs`], [`cgroups`], [`capabilities`], [`process`], [`hooks`],
+//!   [`terminal`], [`procfs`], plus [`channel`] and [`trace`];
+//! - [`spec`], the specification's documents as types, and [`sys`], the thin
+//!   system-call layer and the only place with `unsafe`.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+#![allow(missing_docs)] // TEMP during bring-up
+
+pub mod capabilities;
+pub mod cgroups;
+pub mod channel;
+pub mod config;
+pub mod hooks;
+pub mod init;
+pub mod lifecycle;
+pub mod namespaces;
+pub mod process;
+pub mod procfs;
+pub mod rootfs;
+pub mod spec;
+pub mod state;
+#[allow(unsafe_code)]
+pub mod sys;
+pub mod terminal;
+pub mod trace;
