@@ -1,1 +1,159 @@
-//! TODO
+//! The channel between the runtime and a process it starts in a container
+//! (the init, or an exec'd process): one `SOCK_SEQPACKET` socket pair, small
+//! binary messages, no JSON.
+//!
+//! The child reports the step that failed and its errno; the runtime tells
+//! the child when the steps only it can do (cgroup, id maps, hooks) are done.
+//! The child's end is close-on-exec, so a successful `execve` reads as the
+//! channel closing.
+
+use crate::sys;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use thiserror::Error;
+
+/// A message on the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Runtime → child: the cgroup and id mappings are in place; go on.
+    Go,
+    /// Child → runtime: the mounts are done; run the runtime-side
+    /// `prestart` and `createRuntime` hooks now.
+    RunCreateHooks,
+    /// Runtime → child: those hooks succeeded; here is the state document
+    /// the container-side hooks get on stdin.
+    HooksDone(String),
+    /// Child → runtime: ready (the init now waits for `start`), with the
+    /// child's phase trace.
+    Ready(String),
+    /// Child → runtime: a step failed.
+    Failed {
+        /// The errno of the failure, 0 when none.
+        errno: i32,
+        /// What failed, as one line.
+        message: String,
+    },
+}
+
+/// Errors of the channel itself.
+#[derive(Debug, Error)]
+pub enum ChannelError {
+    /// The socket pair could not be made or used.
+    #[error("channel to the container process: {0}")]
+    Io(#[from] io::Error),
+    /// The other side closed its end.
+    #[error("the container process exited before it was set up")]
+    Closed,
+    /// A message that does not decode.
+    #[error("channel to the container process: malformed message")]
+    Malformed,
+}
+
+const TAG_GO: u8 = 1;
+const TAG_RUN_CREATE_HOOKS: u8 = 2;
+const TAG_HOOKS_DONE: u8 = 3;
+const TAG_READY: u8 = 4;
+const TAG_FAILED: u8 = 5;
+const MAX_MESSAGE: usize = 16 * 1024;
+
+/// One end of the channel.
+#[derive(Debug)]
+pub struct Channel(OwnedFd);
+
+impl Channel {
+    /// A connected pair: (runtime's end, child's end).
+    pub fn pair() -> Result<(Channel, Channel), ChannelError> {
+        let (a, b) = sys::socket::seqpacket_pair()?;
+        Ok((Channel(a), Channel(b)))
+    }
+
+    /// Sends one message.
+    pub fn send(&self, message: &Message) -> Result<(), ChannelError> {
+        let bytes = encode(message);
+        sys::socket::send_with_fds(self.0.as_fd(), &bytes, &[])?;
+        Ok(())
+    }
+
+    /// Receives one message; [`ChannelError::Closed`] when the peer is gone.
+    pub fn recv(&self) -> Result<Message, ChannelError> {
+        let mut buf = vec![0u8; MAX_MESSAGE];
+        let (len, _) = sys::socket::recv_with_fd(self.0.as_fd(), &mut buf)?;
+        if len == 0 {
+            return Err(ChannelError::Closed);
+        }
+        decode(&buf[..len])
+    }
+
+    /// Receives a message and expects it to be `expected`; a `Failed`
+    /// message becomes an error carrying the child's report.
+    pub fn expect(&self, expected: &Message) -> Result<(), ChannelError> {
+        match self.recv()? {
+            ref got if got == expected => Ok(()),
+            _ => Err(ChannelError::Malformed),
+        }
+    }
+}
+
+fn encode(message: &Message) -> Vec<u8> {
+    match message {
+        Message::Go => vec![TAG_GO],
+        Message::RunCreateHooks => vec![TAG_RUN_CREATE_HOOKS],
+        Message::HooksDone(state) => tagged(TAG_HOOKS_DONE, state.as_bytes()),
+        Message::Ready(trace) => tagged(TAG_READY, trace.as_bytes()),
+        Message::Failed { errno, message } => {
+            let mut out = tagged(TAG_FAILED, &errno.to_le_bytes());
+            out.extend_from_slice(message.as_bytes());
+            out.truncate(MAX_MESSAGE);
+            out
+        }
+    }
+}
+
+fn tagged(tag: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + payload.len());
+    out.push(tag);
+    out.extend_from_slice(payload);
+    out.truncate(MAX_MESSAGE);
+    out
+}
+
+fn decode(bytes: &[u8]) -> Result<Message, ChannelError> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match bytes {
+        [TAG_GO] => Ok(Message::Go),
+        [TAG_RUN_CREATE_HOOKS] => Ok(Message::RunCreateHooks),
+        [TAG_HOOKS_DONE, rest @ ..] => Ok(Message::HooksDone(text(rest))),
+        [TAG_READY, rest @ ..] => Ok(Message::Ready(text(rest))),
+        [TAG_FAILED, a, b, c, d, rest @ ..] => Ok(Message::Failed {
+            errno: i32::from_le_bytes([*a, *b, *c, *d]),
+            message: text(rest),
+        }),
+        _ => Err(ChannelError::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_over_a_socket_pair() {
+        let (parent, child) = Channel::pair().unwrap();
+        let messages = [
+            Message::Go,
+            Message::RunCreateHooks,
+            Message::HooksDone("{}".into()),
+            Message::Ready("mounts: 1.000 ms".into()),
+            Message::Failed {
+                errno: 2,
+                message: "mount proc on /proc".into(),
+            },
+        ];
+        for message in &messages {
+            child.send(message).unwrap();
+            assert_eq!(&parent.recv().unwrap(), message);
+        }
+        drop(child);
+        assert!(matches!(parent.recv(), Err(ChannelError::Closed)));
+    }
+}

@@ -1,1 +1,322 @@
-//! TODO
+//! What runs in the container before `execve`: the init of `create`, and
+//! the process of `exec`. Both are clones of the runtime that carry out a
+//! pre-validated plan, report a failing step with its errno over the
+//! channel, and end in `execve` or `_exit`: they never return.
+
+use crate::channel::{Channel, Message};
+use crate::config::Plan;
+use crate::hooks;
+use crate::namespaces::NamespacePlan;
+use crate::process::ProcessPlan;
+use crate::procfs::Procfs;
+use crate::rootfs::{CgroupView, MountEnv};
+use crate::spec::ConsoleSize;
+use crate::state::FIFO;
+use crate::sys;
+use crate::terminal::{self, Pty};
+use crate::trace::Trace;
+use std::error::Error as StdError;
+use std::ffi::CString;
+use std::fmt::Display;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+/// A failed step of the container side.
+#[derive(Debug)]
+struct StepError {
+    errno: i32,
+    message: String,
+}
+
+/// Wraps a module's error with the step it failed in.
+fn step<E: StdError + 'static>(name: &'static str) -> impl FnOnce(E) -> StepError {
+    move |err| StepError {
+        errno: errno_of(&err),
+        message: format!("{name}: {err}"),
+    }
+}
+
+/// The errno of the first OS error in an error's chain, 0 if none.
+fn errno_of(err: &(dyn StdError + 'static)) -> i32 {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(code) = err
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            return code;
+        }
+        current = err.source();
+    }
+    0
+}
+
+/// What the init gets from the runtime besides the plan.
+pub struct InitArgs<'a> {
+    /// The validated configuration.
+    pub plan: &'a Plan,
+    /// The init's end of the channel.
+    pub channel: Channel,
+    /// The container's state directory (`O_PATH`): the FIFO is reached
+    /// through it after `pivot_root`.
+    pub state_dir: OwnedFd,
+    /// The `--console-socket` connection, when the process has a terminal.
+    pub console_socket: Option<OwnedFd>,
+    /// `--preserve-fds`: descriptors 3 to 3+N-1 stay open.
+    pub preserve_fds: u32,
+    /// The cgroup hierarchies the container's cgroup mount shows.
+    pub cgroup_views: Vec<CgroupView>,
+    /// The phase trace.
+    pub trace: &'a Trace,
+}
+
+/// Runs the container's init; never returns.
+pub fn run_init(args: InitArgs<'_>) -> ! {
+    sys::process::reset_signal_dispositions();
+    match prepare_init(&args) {
+        Ok((exe, state)) => wait_and_exec(&args, exe, state),
+        Err(err) => {
+            let _ = args.channel.send(&Message::Failed {
+                errno: err.errno,
+                message: err.message,
+            });
+            sys::process::exit_now(1)
+        }
+    }
+}
+
+/// Everything up to waiting for `start`; returns the executable's path and,
+/// when there are hooks, the state document they get.
+fn prepare_init(args: &InitArgs<'_>) -> Result<(CString, Option<String>), StepError> {
+    let plan = args.plan;
+    let trace = args.trace;
+    trace.reset();
+    args.channel
+        .expect(&Message::Go)
+        .map_err(step("wait for the runtime"))?;
+    trace.phase("wait for cgroup and id maps");
+    plan.namespaces.join().map_err(step("join namespaces"))?;
+    trace.phase("join namespaces");
+    let env = MountEnv {
+        cgroup_views: &args.cgroup_views,
+        cgroup_ns: plan.namespaces.has(crate::namespaces::Kind::Cgroup),
+        console: None,
+    };
+    plan.rootfs.mount_all(&env).map_err(step("mounts"))?;
+    trace.phase("mounts");
+    let pty = match &args.console_socket {
+        Some(socket) => Some(open_console(plan, socket.as_fd())?),
+        None => None,
+    };
+    configure_namespaces(&plan.namespaces)?;
+    trace.phase("hostname and sysctl");
+    let state_json = exchange_create_hooks(plan, &args.channel)?;
+    if let Some(state) = &state_json {
+        let list = &plan
+            .spec
+            .hooks
+            .as_ref()
+            .map(|h| h.create_container.as_slice())
+            .unwrap_or_default();
+        hooks::run_hooks("createContainer", list, state.as_bytes())
+            .map_err(step("createContainer hooks"))?;
+        trace.phase("createContainer hooks");
+    }
+    plan.rootfs.enter().map_err(step("pivot_root"))?;
+    trace.phase("pivot and masked paths");
+    let exe = become_process(&plan.process, pty.as_ref(), args.preserve_fds)?;
+    trace.phase("process");
+    args.channel
+        .send(&Message::Ready(trace.joined()))
+        .map_err(step("report ready"))?;
+    Ok((exe, state_json))
+}
+
+/// Opens the container's pty, hands its master to the console socket and
+/// keeps the peer, which becomes the process's terminal.
+fn open_console(plan: &Plan, socket: BorrowedFd<'_>) -> Result<Pty, StepError> {
+    let ptmx = plan
+        .rootfs
+        .open_in_root("dev/ptmx", libc::O_RDWR | libc::O_NOCTTY)
+        .map_err(step("open /dev/ptmx"))?;
+    let pty = terminal::open_pty(ptmx).map_err(step("terminal"))?;
+    set_console_size(pty.master.as_fd(), plan.process.console_size)?;
+    terminal::send_master(socket, &pty.master).map_err(step("console socket"))?;
+    plan.rootfs
+        .mount_console(pty.peer.as_fd())
+        .map_err(step("mount /dev/console"))?;
+    Ok(pty)
+}
+
+fn set_console_size(master: BorrowedFd<'_>, size: Option<ConsoleSize>) -> Result<(), StepError> {
+    match size {
+        Some(size) => terminal::set_size(master, size).map_err(step("console size")),
+        None => Ok(()),
+    }
+}
+
+fn configure_namespaces(namespaces: &NamespacePlan) -> Result<(), StepError> {
+    let procfs = if namespaces.needs_procfs() {
+        Some(Procfs::open_private().map_err(step("open procfs"))?)
+    } else {
+        None
+    };
+    namespaces
+        .configure(procfs.as_ref())
+        .map_err(step("namespaces"))
+}
+
+/// Lets the runtime run `prestart`/`createRuntime` hooks at the point the
+/// spec puts them; returns the state document for the container-side hooks.
+/// Without hooks there is no round trip.
+fn exchange_create_hooks(plan: &Plan, channel: &Channel) -> Result<Option<String>, StepError> {
+    let Some(hooks) = &plan.spec.hooks else {
+        return Ok(None);
+    };
+    if hooks.prestart.is_empty()
+        && hooks.create_runtime.is_empty()
+        && hooks.create_container.is_empty()
+        && hooks.start_container.is_empty()
+    {
+        return Ok(None);
+    }
+    channel
+        .send(&Message::RunCreateHooks)
+        .map_err(step("hooks"))?;
+    match channel.recv().map_err(step("hooks"))? {
+        Message::HooksDone(state) => Ok(Some(state)),
+        _ => Err(StepError {
+            errno: 0,
+            message: "hooks: the runtime did not run the createRuntime hooks".into(),
+        }),
+    }
+}
+
+/// The last steps before `execve`, shared by the init and `exec`: limits,
+/// the executable, the terminal, the identity, the cwd, the descriptors.
+fn become_process(
+    process: &ProcessPlan,
+    pty: Option<&Pty>,
+    preserve_fds: u32,
+) -> Result<CString, StepError> {
+    process.apply_rlimits().map_err(step("rlimits"))?;
+    let exe = process
+        .resolve_executable()
+        .map_err(step("find the executable"))?;
+    if let Some(pty) = pty {
+        terminal::become_controlling(&pty.peer).map_err(step("terminal"))?;
+    }
+    process
+        .become_user()
+        .map_err(step("user and capabilities"))?;
+    process.enter_cwd().map_err(step("cwd"))?;
+    keep_only_preserved_fds(preserve_fds)?;
+    Ok(exe)
+}
+
+/// No descriptor of the runtime reaches the container: every one above
+/// 2 + `preserve_fds` is marked close-on-exec; the preserved ones are not.
+fn keep_only_preserved_fds(preserve_fds: u32) -> Result<(), StepError> {
+    sys::fs::cloexec_from(3 + preserve_fds).map_err(step("close descriptors"))?;
+    for fd in 3..3 + preserve_fds {
+        sys::fs::clear_cloexec(fd as i32).map_err(step("preserve descriptors"))?;
+    }
+    Ok(())
+}
+
+/// Blocks on the start FIFO until `start`, runs the `startContainer` hooks
+/// and executes the process. What goes wrong from here is written to the
+/// FIFO, where `start` reads it.
+fn wait_and_exec(args: &InitArgs<'_>, exe: CString, state: Option<String>) -> ! {
+    let name = CString::new(FIFO).expect("no NUL in the FIFO's name");
+    let fifo = match sys::fs::openat(Some(args.state_dir.as_fd()), &name, libc::O_WRONLY, 0) {
+        Ok(fifo) => fifo,
+        Err(_) => sys::process::exit_now(1),
+    };
+    let fail = |message: &dyn Display, code: i32| -> ! {
+        let _ = sys::fs::write_all(fifo.as_fd(), format!("E{message}").as_bytes());
+        sys::process::exit_now(code)
+    };
+    if let (Some(hooks), Some(state)) = (&args.plan.spec.hooks, state) {
+        // The runtime's compact JSON said "creating"; the container exists now.
+        let state = state.replacen("\"status\":\"creating\"", "\"status\":\"created\"", 1);
+        if let Err(err) =
+            hooks::run_hooks("startContainer", &hooks.start_container, state.as_bytes())
+        {
+            fail(&err, 1);
+        }
+    }
+    if sys::fs::write_all(fifo.as_fd(), b"S").is_err() {
+        sys::process::exit_now(1);
+    }
+    let err = args.plan.process.exec(&exe);
+    fail(&err, 127)
+}
+
+/// What an `exec`'d process gets from the runtime.
+pub struct ExecArgs<'a> {
+    /// The process to become.
+    pub process: &'a ProcessPlan,
+    /// The child's end of the channel.
+    pub channel: Channel,
+    /// A pidfd of the container's init, whose namespaces are joined.
+    pub init: BorrowedFd<'a>,
+    /// The `CLONE_NEW*` flags of the init's namespaces that differ from
+    /// the runtime's (the pid namespace was entered by the runtime).
+    pub namespaces: i32,
+    /// The `--console-socket` connection, with `--tty`.
+    pub console_socket: Option<OwnedFd>,
+    /// `--preserve-fds`.
+    pub preserve_fds: u32,
+}
+
+/// Runs an `exec`'d process in the container; never returns.
+pub fn run_exec(args: ExecArgs<'_>) -> ! {
+    sys::process::reset_signal_dispositions();
+    let err = match prepare_exec(&args) {
+        Ok(exe) => {
+            let err = args.process.exec(&exe);
+            StepError {
+                errno: err_errno(&err),
+                message: format!("exec: {err}"),
+            }
+        }
+        Err(err) => err,
+    };
+    let _ = args.channel.send(&Message::Failed {
+        errno: err.errno,
+        message: err.message,
+    });
+    sys::process::exit_now(if err.errno == libc::ENOENT { 127 } else { 1 })
+}
+
+fn err_errno<E: StdError + 'static>(err: &E) -> i32 {
+    errno_of(err)
+}
+
+fn prepare_exec(args: &ExecArgs<'_>) -> Result<CString, StepError> {
+    args.channel
+        .expect(&Message::Go)
+        .map_err(step("wait for the runtime"))?;
+    if args.namespaces != 0 {
+        sys::process::setns(args.init, args.namespaces)
+            .map_err(step("join the container's namespaces"))?;
+    }
+    let pty = match &args.console_socket {
+        Some(socket) => Some(open_exec_console(args.process, socket.as_fd())?),
+        None => None,
+    };
+    become_process(args.process, pty.as_ref(), args.preserve_fds)
+}
+
+/// The pty of an `exec --tty`: from the container's /dev/ptmx, which is
+/// the caller's /dev/ptmx once it joined the mount namespace.
+fn open_exec_console(process: &ProcessPlan, socket: BorrowedFd<'_>) -> Result<Pty, StepError> {
+    let path = CString::new("/dev/ptmx").expect("no NUL");
+    let ptmx = sys::fs::openat(None, &path, libc::O_RDWR | libc::O_NOCTTY, 0)
+        .map_err(step("open /dev/ptmx"))?;
+    let pty = terminal::open_pty(ptmx).map_err(step("terminal"))?;
+    set_console_size(pty.master.as_fd(), process.console_size)?;
+    terminal::send_master(socket, &pty.master).map_err(step("console socket"))?;
+    Ok(pty)
+}

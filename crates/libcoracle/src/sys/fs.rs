@@ -72,10 +72,11 @@ pub fn openat(
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Creates a FIFO at `path` relative to `dirfd`.
-pub fn mkfifoat(dirfd: BorrowedFd<'_>, path: &CStr, mode: u32) -> io::Result<()> {
+/// Creates a FIFO at `path` relative to `dirfd` (`None`: the cwd).
+pub fn mkfifoat(dirfd: Option<BorrowedFd<'_>>, path: &CStr, mode: u32) -> io::Result<()> {
+    let dir = dirfd.map_or(libc::AT_FDCWD, |fd| fd.as_raw_fd());
     // SAFETY: `path` is NUL-terminated.
-    check(unsafe { libc::mkfifoat(dirfd.as_raw_fd(), path.as_ptr(), mode) })?;
+    check(unsafe { libc::mkfifoat(dir, path.as_ptr(), mode) })?;
     Ok(())
 }
 

@@ -406,3 +406,10 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<
     })?;
     Ok(pfds.iter().map(|p| p.revents != 0).collect())
 }
+
+/// The `CLONE_NEW*` type of the namespace file `fd` (`NS_GET_NSTYPE`).
+pub fn namespace_type(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: NS_GET_NSTYPE takes no argument and returns an integer.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE) })
+}

@@ -1,0 +1,280 @@
+//! `create`: from a bundle to an init waiting on its FIFO.
+
+use super::{CreateOptions, Error, Runtime};
+use crate::cgroups::Cgroup;
+use crate::channel::{Channel, Message};
+use crate::config::{self, Plan, PlanOptions};
+use crate::hooks;
+use crate::init::{self, InitArgs};
+use crate::rootfs::CgroupView;
+use crate::spec::{State, Status, OCI_VERSION};
+use crate::state::{self, ContainerDir, Record};
+use crate::sys;
+use crate::sys::process::Forked;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// A container just created, whose init is the caller's child.
+pub(super) struct Created {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+}
+
+/// Undoes a `create` that failed part-way: the init, the cgroup, the state
+/// directory. Disarmed once the container is recorded.
+struct Undo {
+    dir: Option<PathBuf>,
+    cgroup: Option<Cgroup>,
+    pid: Option<i32>,
+}
+
+impl Undo {
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.cgroup = None;
+        self.pid = None;
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            let _ = sys::process::kill(pid, libc::SIGKILL);
+            let _ = sys::process::wait_pid(pid, false);
+        }
+        if let Some(cgroup) = &self.cgroup {
+            let _ = cgroup.remove();
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Runtime {
+    /// Creates the container `id` from `options.bundle`: its init is set up
+    /// and waits for [`start`](Runtime::start).
+    pub fn create(&self, id: &str, options: &CreateOptions) -> Result<(), Error> {
+        self.create_container(id, options).map(|_| ())
+    }
+
+    pub(super) fn create_container(
+        &self,
+        id: &str,
+        options: &CreateOptions,
+    ) -> Result<Created, Error> {
+        let trace = &self.trace;
+        trace.reset();
+        state::validate_id(id)?;
+        let mut plan = config::load(
+            &options.bundle,
+            PlanOptions {
+                id,
+                no_pivot: options.no_pivot,
+                systemd_cgroup: self.systemd_cgroup,
+            },
+        )?;
+        check_terminal(plan.process.terminal, options.console_socket.as_deref())?;
+        let preserve_fds = options.preserve_fds + pass_listen_fds(&mut plan);
+        trace.phase("parse and validate config");
+
+        let mut dir = self.root.create(id)?;
+        let mut undo = Undo {
+            dir: Some(dir.path().to_path_buf()),
+            cgroup: None,
+            pid: None,
+        };
+        dir.make_fifo()?;
+        trace.phase("state directory");
+        let cgroup = Cgroup::create(&plan.cgroup)?;
+        trace.phase("cgroup create");
+        let console_socket = connect_console(options.console_socket.as_deref())?;
+        let state_dir = dir.open_path_fd()?;
+        let (channel, child_channel) = Channel::pair()?;
+        plan.namespaces.enter_pid_for_children()?;
+        let cgroup_views = views_of(&cgroup);
+
+        let forked =
+            sys::process::clone_process(plan.namespaces.clone_flags(), cgroup.clone_target(), true)
+                .map_err(Error::io("clone the container's init"))?;
+        let (pid, pidfd) = match forked {
+            Forked::Child => {
+                dir.release_in_child();
+                drop(channel);
+                init::run_init(InitArgs {
+                    plan: &plan,
+                    channel: child_channel,
+                    state_dir,
+                    console_socket,
+                    preserve_fds,
+                    cgroup_views,
+                    trace,
+                })
+            }
+            Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
+        };
+        undo.pid = Some(pid);
+        undo.cgroup = Some(cgroup);
+        drop(child_channel);
+        drop(state_dir);
+        trace.phase("clone");
+
+        let cgroup = undo.cgroup.as_ref().expect("set above");
+        if cgroup.clone_target().is_none() {
+            cgroup.add_process(pid)?;
+            trace.phase("cgroup join");
+        }
+        if plan.namespaces.needs_id_maps() {
+            plan.namespaces.write_id_maps(pid)?;
+            trace.phase("id maps");
+        }
+        if let Some(score) = plan.process.oom_score_adj {
+            std::fs::write(format!("/proc/{pid}/oom_score_adj"), score.to_string())
+                .map_err(Error::io("process.oomScoreAdj: write oom_score_adj"))?;
+        }
+        channel.send(&Message::Go)?;
+        self.follow_init(&plan, &dir, &channel, pid)?;
+
+        let (_, start_time) = state::proc_stat(pid)
+            .ok_or_else(|| Error::Container("the container's init exited during create".into()))?;
+        dir.save(&record_of(id, &plan, pid, start_time, cgroup))?;
+        if let Some(path) = &options.pid_file {
+            write_pid_file(path, pid)?;
+        }
+        trace.phase("record");
+        undo.disarm();
+        Ok(Created { pid, pidfd })
+    }
+
+    /// Serves the init until it is ready: runs the runtime-side create hooks
+    /// when it asks, and turns its failure report into the error.
+    fn follow_init(
+        &self,
+        plan: &Plan,
+        dir: &ContainerDir,
+        channel: &Channel,
+        pid: i32,
+    ) -> Result<(), Error> {
+        self.trace.phase("runtime side");
+        loop {
+            match channel.recv()? {
+                Message::RunCreateHooks => {
+                    self.trace.reset();
+                    let state = creating_state(dir.id(), plan, pid);
+                    let hooks = plan.hooks();
+                    hooks::run_hooks("prestart", &hooks.prestart, state.as_bytes())?;
+                    hooks::run_hooks("createRuntime", &hooks.create_runtime, state.as_bytes())?;
+                    self.trace.phase("prestart and createRuntime hooks");
+                    channel.send(&Message::HooksDone(state))?;
+                }
+                Message::Ready(lines) => {
+                    self.trace.extend("init", &lines);
+                    self.trace.reset();
+                    return Ok(());
+                }
+                Message::Failed { message, .. } => return Err(Error::Container(message)),
+                _ => return Err(crate::channel::ChannelError::Malformed.into()),
+            }
+        }
+    }
+}
+
+/// A terminal needs a console socket to hand its master to, and a console
+/// socket without a terminal has nothing to receive (runc refuses both).
+fn check_terminal(terminal: bool, console_socket: Option<&Path>) -> Result<(), Error> {
+    match (terminal, console_socket) {
+        (true, None) => Err(Error::Usage(
+            "process.terminal is true: --console-socket is required to receive the terminal".into(),
+        )),
+        (false, Some(_)) => Err(Error::Usage(
+            "--console-socket was given but process.terminal is false".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Socket activation: descriptors the runtime was passed with `LISTEN_FDS`
+/// go on to the container, which learns of them the same way. Returns how
+/// many there are.
+fn pass_listen_fds(plan: &mut Plan) -> u32 {
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
+    if count > 0 {
+        plan.process.set_env("LISTEN_FDS", &count.to_string());
+        plan.process.set_env("LISTEN_PID", "1");
+    }
+    count
+}
+
+fn connect_console(path: Option<&Path>) -> Result<Option<OwnedFd>, Error> {
+    path.map(|path| {
+        sys::socket::connect_unix(path).map_err(Error::io(format!(
+            "connect to console socket {}",
+            path.display()
+        )))
+    })
+    .transpose()
+}
+
+fn views_of(cgroup: &Cgroup) -> Vec<CgroupView> {
+    cgroup
+        .views()
+        .into_iter()
+        .map(|view| CgroupView {
+            dir_name: view.dir_name,
+            fs_options: view.fs_options,
+            host_path: view.host_path,
+        })
+        .collect()
+}
+
+/// The state document hooks get while the container is being created.
+fn creating_state(id: &str, plan: &Plan, pid: i32) -> String {
+    let state = State {
+        oci_version: OCI_VERSION.to_string(),
+        id: id.to_string(),
+        status: Status::Creating,
+        pid: Some(pid),
+        bundle: plan.bundle.to_string_lossy().into_owned(),
+        annotations: plan.spec.annotations.clone(),
+    };
+    serde_json::to_string(&state).expect("a state always serializes")
+}
+
+fn record_of(id: &str, plan: &Plan, pid: i32, start_time: u64, cgroup: &Cgroup) -> Record {
+    Record {
+        id: id.to_string(),
+        pid,
+        start_time,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.root_path().to_path_buf(),
+        created: state::now_rfc3339(),
+        owner: owner_uid(),
+        annotations: plan.spec.annotations.clone(),
+        cgroup: cgroup.record(),
+        hooks: plan.hooks(),
+        process: plan.spec.process.clone().unwrap_or_default(),
+    }
+}
+
+/// The uid of the caller (the owner of the state root it just wrote).
+fn owner_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0)
+}
+
+/// Writes the pid file atomically, as engines poll for it.
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
+    let tmp = path.with_extension("coracle-tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        write!(file, "{pid}")?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(Error::io(format!("write pid file {}", path.display())))
+}

@@ -1,0 +1,79 @@
+//! `delete`: undoing `create`, then the `poststop` hooks.
+
+use super::start::open_init;
+use super::{state_document, wrong_state, Error, Runtime};
+use crate::cgroups::Cgroup;
+use crate::hooks;
+use crate::spec::Status;
+use crate::state::StateError;
+use crate::sys;
+use std::os::fd::AsFd;
+
+/// How long `delete` waits for a killed init to die before giving up.
+const KILL_WAIT_MS: i32 = 10_000;
+
+impl Runtime {
+    /// Deletes a container. A created or stopped one is deleted as is; a
+    /// running or paused one only with `force`, which kills it first.
+    pub fn delete(&self, id: &str, force: bool) -> Result<(), Error> {
+        let dir = match self.root.open(id) {
+            Err(StateError::NotFound(_)) if force => return Ok(()),
+            other => other?,
+        };
+        if !dir.has_record() {
+            // A create that died before recording anything: nothing runs.
+            dir.remove()?;
+            return Ok(());
+        }
+        let record = dir.load()?;
+        let status = self.status_of(&record, dir.fifo_exists());
+        let cgroup = Cgroup::from_record(&record.cgroup);
+        match status {
+            Status::Stopped => {}
+            Status::Running | Status::Paused if !force => {
+                return Err(wrong_state(
+                    id,
+                    status,
+                    "stop it first or delete it with --force",
+                ));
+            }
+            _ => {
+                if status == Status::Paused {
+                    cgroup.set_frozen(false)?;
+                }
+                self.kill_and_wait(&record)?;
+            }
+        }
+        // Processes the init left behind in the cgroup go with it.
+        cgroup.signal_all(libc::SIGKILL)?;
+        cgroup.remove()?;
+        let state =
+            serde_json::to_string(&state_document(&record, Status::Stopped)).expect("serializes");
+        dir.remove()?;
+        if let Err(err) = hooks::run_hooks("poststop", &record.hooks.poststop, state.as_bytes()) {
+            // runtime.md: a failed poststop hook is a warning only.
+            self.warn(err.to_string());
+        }
+        Ok(())
+    }
+
+    /// Kills the init and waits, on its pidfd, until it has exited.
+    fn kill_and_wait(&self, record: &crate::state::Record) -> Result<(), Error> {
+        let Ok(init) = open_init(record) else {
+            return Ok(());
+        };
+        sys::process::pidfd_send_signal(init.as_fd(), libc::SIGKILL)
+            .map_err(Error::io("kill the init"))?;
+        let ready = sys::process::poll_readable(&[init.as_fd()], KILL_WAIT_MS)
+            .map_err(Error::io("wait for the init"))?;
+        if !ready[0] {
+            return Err(Error::Container(format!(
+                "container {}: the init did not die within 10 s of SIGKILL",
+                record.id
+            )));
+        }
+        // Reap it if it is ours (`run`); otherwise its parent does.
+        let _ = sys::process::wait_pid(record.pid, true);
+        Ok(())
+    }
+}

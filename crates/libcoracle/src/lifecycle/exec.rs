@@ -1,0 +1,217 @@
+//! `exec`: another process in a running container, in all its namespaces
+//! and its cgroup.
+
+use super::start::open_init;
+use super::wait::wait_forwarding;
+use super::{wrong_state, Error, Runtime};
+use crate::cgroups::Cgroup;
+use crate::channel::{Channel, ChannelError, Message};
+use crate::init::{self, ExecArgs};
+use crate::namespaces;
+use crate::process::ProcessPlan;
+use crate::spec::{Process, Status};
+use crate::sys;
+use crate::sys::process::Forked;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+/// What `exec` runs, as runc's flags give it.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// `--process`: a process.json; the other process flags are then ignored.
+    pub process_file: Option<PathBuf>,
+    /// The command and its arguments.
+    pub args: Vec<String>,
+    /// `--tty`.
+    pub tty: bool,
+    /// `--console-socket`.
+    pub console_socket: Option<PathBuf>,
+    /// `--detach`: return once the process runs.
+    pub detach: bool,
+    /// `--pid-file`.
+    pub pid_file: Option<PathBuf>,
+    /// `--cwd`.
+    pub cwd: Option<String>,
+    /// `--env K=V`, added to (or replacing in) the container's environment.
+    pub env: Vec<String>,
+    /// `--user UID[:GID]`.
+    pub user: Option<(u32, Option<u32>)>,
+    /// `--additional-gids`.
+    pub additional_gids: Vec<u32>,
+    /// `--cap`: capabilities added to the container's.
+    pub caps: Vec<String>,
+    /// `--no-new-privs`.
+    pub no_new_privs: bool,
+    /// `--preserve-fds`.
+    pub preserve_fds: u32,
+    /// `--process-label` (SELinux).
+    pub process_label: Option<String>,
+    /// `--apparmor`.
+    pub apparmor: Option<String>,
+}
+
+impl Runtime {
+    /// Runs a process in the container. Returns its exit code, or 0 at once
+    /// with `detach`.
+    pub fn exec(&self, id: &str, options: &ExecOptions) -> Result<i32, Error> {
+        self.trace.reset();
+        let (record, status) = {
+            let dir = self.root.open(id)?;
+            let record = dir.load()?;
+            let status = self.status_of(&record, dir.fifo_exists());
+            (record, status)
+        };
+        if !matches!(status, Status::Created | Status::Running) {
+            return Err(wrong_state(
+                id,
+                status,
+                "exec needs a created or running container",
+            ));
+        }
+        let process = exec_process(&record.process, options)?;
+        if process.terminal != options.console_socket.is_some() {
+            return Err(Error::Usage(if process.terminal {
+                "exec with a terminal needs --console-socket".into()
+            } else {
+                "--console-socket was given but the process has no terminal (--tty)".into()
+            }));
+        }
+        let plan = ProcessPlan::from_spec(&process)?;
+        self.trace.phase("exec plan");
+
+        let init = open_init(&record)?;
+        let ns = differing_namespaces(record.pid);
+        if ns & libc::CLONE_NEWPID != 0 {
+            sys::process::setns(init.as_fd(), libc::CLONE_NEWPID)
+                .map_err(Error::io("enter the container's pid namespace"))?;
+        }
+        let cgroup = Cgroup::from_record(&record.cgroup);
+        let console_socket = options
+            .console_socket
+            .as_deref()
+            .map(|p| {
+                sys::socket::connect_unix(p)
+                    .map_err(Error::io(format!("connect to {}", p.display())))
+            })
+            .transpose()?;
+        let (channel, child_channel) = Channel::pair()?;
+        let forked = sys::process::clone_process(0, cgroup.clone_target(), true)
+            .map_err(Error::io("clone the exec process"))?;
+        let (pid, pidfd) = match forked {
+            Forked::Child => {
+                drop(channel);
+                init::run_exec(ExecArgs {
+                    process: &plan,
+                    channel: child_channel,
+                    init: init.as_fd(),
+                    namespaces: ns & !libc::CLONE_NEWPID,
+                    console_socket,
+                    preserve_fds: options.preserve_fds,
+                })
+            }
+            Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
+        };
+        drop(child_channel);
+        self.trace.phase("clone");
+        if let Err(err) = self.release_exec(&cgroup, &channel, pid) {
+            let _ = sys::process::kill(pid, libc::SIGKILL);
+            let _ = sys::process::wait_pid(pid, false);
+            return Err(err);
+        }
+        self.trace.phase("exec");
+        if let Some(path) = &options.pid_file {
+            super::create::write_pid_file(path, pid)?;
+        }
+        if options.detach {
+            return Ok(0);
+        }
+        wait_exec(pid, pidfd)
+    }
+
+    /// Puts the process in the cgroup, lets it go, and waits until it has
+    /// executed (its end of the channel closes) or reported a failure.
+    fn release_exec(&self, cgroup: &Cgroup, channel: &Channel, pid: i32) -> Result<(), Error> {
+        if cgroup.clone_target().is_none() {
+            cgroup.add_process(pid)?;
+        }
+        channel.send(&Message::Go)?;
+        match channel.recv() {
+            Err(ChannelError::Closed) => Ok(()),
+            Ok(Message::Failed { message, .. }) => Err(Error::Container(message)),
+            Ok(_) => Err(ChannelError::Malformed.into()),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+fn wait_exec(pid: i32, pidfd: OwnedFd) -> Result<i32, Error> {
+    wait_forwarding(pid, pidfd.as_fd())
+}
+
+/// The process of an `exec`: a process.json, or the container's own
+/// process with the command line's changes.
+fn exec_process(base: &Process, options: &ExecOptions) -> Result<Process, Error> {
+    if let Some(path) = &options.process_file {
+        let bytes = std::fs::read(path).map_err(Error::io(format!("read {}", path.display())))?;
+        return serde_json::from_slice(&bytes)
+            .map_err(|err| Error::Usage(format!("{}: {err}", path.display())));
+    }
+    if options.args.is_empty() {
+        return Err(Error::Usage("exec needs a command, or --process".into()));
+    }
+    let mut process = base.clone();
+    process.args = options.args.clone();
+    process.terminal = options.tty;
+    if let Some(cwd) = &options.cwd {
+        process.cwd = cwd.clone();
+    }
+    for entry in &options.env {
+        let key = entry.split('=').next().unwrap_or_default();
+        process.env.retain(|e| e.split('=').next() != Some(key));
+        process.env.push(entry.clone());
+    }
+    if let Some((uid, gid)) = options.user {
+        process.user.uid = uid;
+        process.user.gid = gid.unwrap_or(0);
+    }
+    process
+        .user
+        .additional_gids
+        .extend(&options.additional_gids);
+    if !options.caps.is_empty() {
+        let caps = process.capabilities.get_or_insert_with(Default::default);
+        for set in [
+            &mut caps.bounding,
+            &mut caps.effective,
+            &mut caps.permitted,
+            &mut caps.inheritable,
+        ] {
+            set.get_or_insert_with(Vec::new)
+                .extend(options.caps.iter().cloned());
+        }
+    }
+    process.no_new_privileges |= options.no_new_privs;
+    if let Some(profile) = &options.apparmor {
+        process.apparmor_profile = Some(profile.clone());
+    }
+    if let Some(label) = &options.process_label {
+        process.selinux_label = Some(label.clone());
+    }
+    Ok(process)
+}
+
+/// The `CLONE_NEW*` flags of the init's namespaces that are not the
+/// runtime's own: only those are joined (joining one's own user namespace
+/// is an error). A namespace type the kernel lacks has nothing to join.
+fn differing_namespaces(pid: i32) -> i32 {
+    namespaces::ALL
+        .into_iter()
+        .filter(|kind| {
+            let name = kind.proc_name();
+            let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{name}"));
+            let ours = std::fs::metadata(format!("/proc/self/ns/{name}"));
+            matches!((theirs, ours), (Ok(t), Ok(o)) if (t.ino(), t.dev()) != (o.ino(), o.dev()))
+        })
+        .fold(0, |flags, kind| flags | kind.flag())
+}

@@ -1,0 +1,217 @@
+//! The operations of runtime.md, as the `coracle` command line offers them:
+//! create, start, state, kill, delete, and runc's run, exec, list, ps,
+//! pause and resume. Each validates its input before it changes anything,
+//! and a failure leaves nothing behind.
+
+mod create;
+mod delete;
+mod exec;
+mod query;
+mod run;
+mod start;
+mod wait;
+
+pub use exec::ExecOptions;
+pub use query::ContainerSummary;
+
+use crate::cgroups::CgroupError;
+use crate::channel::ChannelError;
+use crate::config::ConfigError;
+use crate::hooks::HookError;
+use crate::namespaces::NamespaceError;
+use crate::process::ProcessError;
+use crate::spec::{State, Status, OCI_VERSION};
+use crate::state::{Record, StateError, StateRoot};
+use crate::trace::Trace;
+use std::cell::RefCell;
+use std::io;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Errors of the lifecycle operations; each displays as one line.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The state root or a container's record.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// config.json.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The container's cgroup.
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    /// Namespaces.
+    #[error(transparent)]
+    Namespace(#[from] NamespaceError),
+    /// A hook.
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    /// The process of `exec`.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// The channel to the container's process.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// An operation the container's status does not allow.
+    #[error("container {id} is {status}: {why}")]
+    WrongState {
+        /// The container.
+        id: String,
+        /// Its status.
+        status: Status,
+        /// What cannot be done.
+        why: &'static str,
+    },
+    /// A step inside the container failed (the message names it).
+    #[error("{0}")]
+    Container(String),
+    /// Flags that do not go together.
+    #[error("{0}")]
+    Usage(String),
+    /// A system call of the runtime's own.
+    #[error("{action}: {source}")]
+    Io {
+        /// What was being done.
+        action: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl Error {
+    fn io(action: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+        let action = action.into();
+        move |source| Error::Io { action, source }
+    }
+}
+
+/// How a container is created (`create` and `run`).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// The bundle directory.
+    pub bundle: PathBuf,
+    /// Where to write the init's pid.
+    pub pid_file: Option<PathBuf>,
+    /// The unix socket that receives the pty master.
+    pub console_socket: Option<PathBuf>,
+    /// MS_MOVE + chroot instead of pivot_root.
+    pub no_pivot: bool,
+    /// Accepted for compatibility: coracle never creates a session keyring.
+    pub no_new_keyring: bool,
+    /// Descriptors 3 to 3+N-1 are passed to the container.
+    pub preserve_fds: u32,
+}
+
+/// The runtime: a state root and the global options.
+#[derive(Debug)]
+pub struct Runtime {
+    root: StateRoot,
+    systemd_cgroup: bool,
+    trace: Trace,
+    warnings: RefCell<Vec<String>>,
+}
+
+impl Runtime {
+    /// A runtime keeping its containers under `root`.
+    pub fn new(root: PathBuf) -> Runtime {
+        Runtime {
+            root: StateRoot::new(root),
+            systemd_cgroup: false,
+            trace: Trace::new(false),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// `--systemd-cgroup`: use the systemd cgroup driver.
+    pub fn set_systemd_cgroup(&mut self, on: bool) {
+        self.systemd_cgroup = on;
+    }
+
+    /// `--debug`: record the phase trace.
+    pub fn set_debug(&mut self, on: bool) {
+        self.trace = Trace::new(on);
+    }
+
+    /// The phase trace recorded so far.
+    pub fn take_trace(&self) -> Vec<String> {
+        self.trace.take()
+    }
+
+    /// Warnings of operations that succeeded anyway (a failed poststop hook).
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut self.warnings.borrow_mut())
+    }
+
+    fn warn(&self, message: String) {
+        self.warnings.borrow_mut().push(message);
+    }
+
+    /// Pauses a running container (freezes all its processes).
+    pub fn pause(&self, id: &str) -> Result<(), Error> {
+        let dir = self.root.open(id)?;
+        let record = dir.load()?;
+        let status = self.status_of(&record, dir.fifo_exists());
+        if status != Status::Running {
+            return Err(wrong_state(
+                id,
+                status,
+                "only a running container can be paused",
+            ));
+        }
+        crate::cgroups::Cgroup::from_record(&record.cgroup).set_frozen(true)?;
+        Ok(())
+    }
+
+    /// Resumes a paused container.
+    pub fn resume(&self, id: &str) -> Result<(), Error> {
+        let dir = self.root.open(id)?;
+        let record = dir.load()?;
+        let status = self.status_of(&record, dir.fifo_exists());
+        if status != Status::Paused {
+            return Err(wrong_state(
+                id,
+                status,
+                "only a paused container can be resumed",
+            ));
+        }
+        crate::cgroups::Cgroup::from_record(&record.cgroup).set_frozen(false)?;
+        Ok(())
+    }
+
+    /// The status of a recorded container, paused included.
+    fn status_of(&self, record: &Record, fifo_exists: bool) -> Status {
+        let status = record.status(fifo_exists);
+        if status == Status::Running
+            && crate::cgroups::Cgroup::from_record(&record.cgroup)
+                .is_frozen()
+                .unwrap_or(false)
+        {
+            return Status::Paused;
+        }
+        status
+    }
+}
+
+fn wrong_state(id: &str, status: Status, why: &'static str) -> Error {
+    Error::WrongState {
+        id: id.to_string(),
+        status,
+        why,
+    }
+}
+
+/// The state document of runtime.md for a record.
+fn state_document(record: &Record, status: Status) -> State {
+    State {
+        oci_version: OCI_VERSION.to_string(),
+        id: record.id.clone(),
+        status,
+        pid: Some(if status == Status::Stopped {
+            0
+        } else {
+            record.pid
+        }),
+        bundle: record.bundle.to_string_lossy().into_owned(),
+        annotations: record.annotations.clone(),
+    }
+}

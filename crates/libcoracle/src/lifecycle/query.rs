@@ -1,0 +1,95 @@
+//! `state`, `list` and `ps`: reading containers without changing them.
+//! Records are replaced atomically, so reading takes no lock.
+
+use super::{state_document, Error, Runtime};
+use crate::cgroups::Cgroup;
+use crate::spec::{State, Status, OCI_VERSION};
+
+/// One line of `list`.
+#[derive(Debug, Clone)]
+pub struct ContainerSummary {
+    /// The container's id.
+    pub id: String,
+    /// The init's pid (0 once stopped).
+    pub pid: i32,
+    /// The status.
+    pub status: Status,
+    /// The bundle's path.
+    pub bundle: String,
+    /// When it was created (RFC 3339).
+    pub created: String,
+    /// The user who created it.
+    pub owner: String,
+}
+
+impl Runtime {
+    /// The state of a container (runtime.md "Query State").
+    pub fn state(&self, id: &str) -> Result<State, Error> {
+        match self.root.peek(id)? {
+            Some(record) => {
+                let status = self.status_of(&record, self.root.fifo_exists(id));
+                Ok(state_document(&record, status))
+            }
+            None => Ok(State {
+                oci_version: OCI_VERSION.to_string(),
+                id: id.to_string(),
+                status: Status::Creating,
+                pid: None,
+                bundle: String::new(),
+                annotations: Default::default(),
+            }),
+        }
+    }
+
+    /// Every container under the root.
+    pub fn list(&self) -> Result<Vec<ContainerSummary>, Error> {
+        let mut out = Vec::new();
+        for id in self.root.ids()? {
+            // A container deleted meanwhile is simply not listed.
+            let Ok(Some(record)) = self.root.peek(&id) else {
+                continue;
+            };
+            let status = self.status_of(&record, self.root.fifo_exists(&id));
+            out.push(ContainerSummary {
+                pid: if status == Status::Stopped {
+                    0
+                } else {
+                    record.pid
+                },
+                status,
+                bundle: record.bundle.to_string_lossy().into_owned(),
+                created: record.created.clone(),
+                owner: user_name(record.owner),
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The host pids of every process in the container.
+    pub fn ps(&self, id: &str) -> Result<Vec<i32>, Error> {
+        let Some(record) = self.root.peek(id)? else {
+            return Ok(Vec::new());
+        };
+        let mut pids = Cgroup::from_record(&record.cgroup).pids()?;
+        if pids.is_empty() && record.init_alive() {
+            pids.push(record.pid);
+        }
+        Ok(pids)
+    }
+}
+
+/// The name of a uid from /etc/passwd, or the number.
+fn user_name(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let id = fields.nth(1)?.parse::<u32>().ok()?;
+            (id == uid).then(|| name.to_string())
+        })
+        .next()
+        .unwrap_or_else(|| uid.to_string())
+}

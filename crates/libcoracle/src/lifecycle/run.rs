@@ -1,0 +1,24 @@
+//! `run`: create, start, wait for the process, delete — runc's shortcut.
+
+use super::wait::wait_forwarding;
+use super::{CreateOptions, Error, Runtime};
+use std::os::fd::AsFd;
+
+impl Runtime {
+    /// Creates and starts the container. With `detach` it returns at once
+    /// (0); otherwise it waits for the process, deletes the container and
+    /// returns the process's exit code (128 + N when signal N killed it).
+    pub fn run(&self, id: &str, options: &CreateOptions, detach: bool) -> Result<i32, Error> {
+        let created = self.create_container(id, options)?;
+        if let Err(err) = self.start(id) {
+            let _ = self.delete(id, true);
+            return Err(err);
+        }
+        if detach {
+            return Ok(0);
+        }
+        let code = wait_forwarding(created.pid, created.pidfd.as_fd());
+        self.delete(id, true)?;
+        code
+    }
+}
