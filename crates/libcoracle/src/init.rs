@@ -72,7 +72,7 @@ pub struct InitArgs<'a> {
 
 /// Runs the container's init; never returns.
 pub fn run_init(args: InitArgs<'_>) -> ! {
-    sys::process::reset_signal_dispositions();
+    sys::process::restore_default_sigpipe();
     match prepare_init(&args) {
         Ok((exe, state)) => wait_and_exec(&args, exe, state),
         Err(err) => {
@@ -90,6 +90,8 @@ pub fn run_init(args: InitArgs<'_>) -> ! {
 fn prepare_init(args: &InitArgs<'_>) -> Result<(CString, Option<String>), StepError> {
     let plan = args.plan;
     let trace = args.trace;
+    // The runtime's lines so far came along with the clone: they are its to report.
+    trace.take();
     trace.reset();
     args.channel
         .expect(&Message::Go)
@@ -272,7 +274,7 @@ pub struct ExecArgs<'a> {
 
 /// Runs an `exec`'d process in the container; never returns.
 pub fn run_exec(args: ExecArgs<'_>) -> ! {
-    sys::process::reset_signal_dispositions();
+    sys::process::restore_default_sigpipe();
     let err = match prepare_exec(&args) {
         Ok(exe) => {
             let err = args.process.exec(&exe);

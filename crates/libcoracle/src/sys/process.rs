@@ -340,17 +340,11 @@ pub fn sigprocmask_set(mask: &libc::sigset_t) -> io::Result<()> {
     Ok(())
 }
 
-/// Puts every signal's disposition back to the default (for the init,
-/// before exec: the runtime's handlers must not leak into the container).
-pub fn reset_signal_dispositions() {
-    for sig in 1..libc::SIGRTMAX() {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: SIG_DFL is always a valid disposition; errors for the
-        // signals the C library reserves are harmless and ignored.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
-    }
+/// Puts SIGPIPE's disposition back to the default: Rust's runtime ignores
+/// it, and an ignored signal would stay ignored in the container's process.
+pub fn restore_default_sigpipe() {
+    // SAFETY: SIG_DFL is always a valid disposition for SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
 /// A signalfd receiving the signals in `signals` (which the caller blocks).
