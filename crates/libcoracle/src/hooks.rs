@@ -274,3 +274,154 @@ fn check(kind: &str, index: usize, hook: &spec::Hook) -> Result<(), HookError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::tests::TempDir;
+
+    fn hook(args: &[&str], env: &[&str], timeout: Option<i64>) -> spec::Hook {
+        spec::Hook {
+            path: "/bin/sh".into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: env.iter().map(|s| s.to_string()).collect(),
+            timeout,
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut h = hook(&[], &["A=1"], Some(5));
+        assert!(validate("prestart", std::slice::from_ref(&h)).is_ok());
+        h.path = "bin/x".into();
+        let err = validate("createRuntime", &[hook(&[], &[], None), h.clone()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hooks.createRuntime[1].path: must be absolute (got \"bin/x\")"
+        );
+        let h = hook(&[], &[], Some(0));
+        let err = validate("poststart", &[h]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hooks.poststart[0].timeout: must be greater than zero (got 0)"
+        );
+        let h = hook(&[], &["A=1", "B"], None);
+        let err = validate("poststop", &[h]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hooks.poststop[0].env[1]: \"B\" is not KEY=VALUE"
+        );
+        let h = hook(&["sh", "a\0"], &[], None);
+        let err = validate("startContainer", &[h]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hooks.startContainer[0].args[1]: must not contain a NUL byte"
+        );
+    }
+
+    #[test]
+    fn hooks_get_the_state_args_and_only_their_env() {
+        let dir = TempDir::new("hooks-state");
+        let out = dir.0.join("out");
+        let script = "/bin/cat > \"$OUT\"; echo >> \"$OUT\"; \
+             /usr/bin/tr '\\0' ' ' < /proc/$$/cmdline >> \"$OUT\"; echo >> \"$OUT\"; \
+             /usr/bin/env >> \"$OUT\"";
+        let out_env = format!("OUT={}", out.display());
+        let hooks = [hook(
+            &["my-hook", "-c", script, "zero", "one"],
+            &[&out_env, "X=y=z"],
+            Some(30),
+        )];
+        let state = br#"{"ociVersion":"1.3.0","id":"c1","status":"creating"}"#;
+        run_hooks("createRuntime", &hooks, state).unwrap();
+        let written = std::fs::read_to_string(&out).unwrap();
+        let mut lines = written.lines();
+        assert_eq!(lines.next().unwrap().as_bytes(), state);
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("my-hook -c {script} zero one ")
+        );
+        let env: Vec<&str> = lines.collect();
+        assert!(env.contains(&out_env.as_str()), "{env:?}");
+        assert!(env.contains(&"X=y=z"), "{env:?}");
+        // Nothing of the runtime's (cargo's) environment.
+        assert!(!env.iter().any(|e| e.starts_with("CARGO")), "{env:?}");
+    }
+
+    #[test]
+    fn first_failure_stops_the_list() {
+        let dir = TempDir::new("hooks-fail");
+        let marker = dir.0.join("ran");
+        let touch = format!("echo > {}", marker.display());
+        let hooks = [
+            hook(&["sh", "-c", "true"], &[], None),
+            hook(&["sh", "-c", "exit 3"], &[], None),
+            hook(&["sh", "-c", &touch], &[], None),
+        ];
+        let err = run_hooks("poststart", &hooks, b"{}").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HookError::Failed {
+                    index: 1,
+                    exit: sys::process::Exit::Code(3),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "hook poststart[1] /bin/sh: exited with status 3"
+        );
+        assert!(!marker.exists());
+        let killed = hook(&["sh", "-c", "kill -9 $$"], &[], None);
+        let err = run_hooks("poststop", &[killed], b"{}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hook poststop[0] /bin/sh: killed by signal 9"
+        );
+    }
+
+    #[test]
+    fn missing_hook_fails_to_start() {
+        let mut h = hook(&[], &[], None);
+        h.path = "/nonexistent/coracle-hook".into();
+        let err = run_hooks("prestart", &[h], b"{}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hook prestart[0] /nonexistent/coracle-hook: start: No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn hook_past_its_timeout_is_killed() {
+        let h = spec::Hook {
+            path: "/bin/sleep".into(),
+            args: vec!["sleep".into(), "5".into()],
+            env: vec![],
+            timeout: Some(1),
+        };
+        let err = run_hooks("createContainer", &[h], b"{}").unwrap_err();
+        assert!(
+            matches!(err, HookError::TimedOut { timeout: 1, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "hook createContainer[0] /bin/sleep: timed out after 1 s"
+        );
+    }
+
+    #[test]
+    fn hook_need_not_read_a_large_state() {
+        let state = vec![b' '; 4 << 20];
+        let quick = hook(&["sh", "-c", "exit 0"], &[], None);
+        run_hooks("poststart", &[quick], &state).unwrap();
+        // Neither reading nor exiting: the write itself runs into the timeout.
+        let mut stuck = hook(&["sleep", "5"], &[], Some(1));
+        stuck.path = "/bin/sleep".into();
+        let err = run_hooks("poststart", &[stuck], &state).unwrap_err();
+        assert!(matches!(err, HookError::TimedOut { .. }), "{err:?}");
+    }
+}

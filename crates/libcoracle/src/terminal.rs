@@ -119,4 +119,104 @@ pub fn become_controlling(peer: &OwnedFd) -> Result<(), TerminalError> {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::process::tests::{in_child, is_root};
+
+    /// A new pty pair of the host's devpts.
+    fn host_pty() -> Pty {
+        let flags = libc::O_RDWR | libc::O_NOCTTY;
+        let ptmx = sys::fs::openat(None, c"/dev/ptmx", flags, 0).unwrap();
+        open_pty(ptmx).unwrap()
+    }
+
+    #[test]
+    fn pty_pair_and_window_size() {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let pty = host_pty();
+        let size = spec::ConsoleSize {
+            height: 40,
+            width: 132,
+        };
+        set_size(pty.master.as_fd(), size).unwrap();
+        assert_eq!(sys::term::window_size(pty.peer.as_fd()).unwrap(), (40, 132));
+        // What goes in the master comes out of the peer.
+        sys::fs::write_all(pty.master.as_fd(), b"hello\n").unwrap();
+        let mut buf = [0u8; 16];
+        let n = sys::fs::read(pty.peer.as_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"hello\n");
+    }
+
+    #[test]
+    fn size_too_large_or_not_a_terminal() {
+        let null = sys::fs::openat(None, c"/dev/null", libc::O_RDONLY, 0).unwrap();
+        let size = spec::ConsoleSize {
+            height: 24,
+            width: 70000,
+        };
+        let err = set_size(null.as_fd(), size).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "process.consoleSize: 24x70000 is larger than 65535x65535"
+        );
+        let size = spec::ConsoleSize {
+            height: 1,
+            width: 1,
+        };
+        let err = set_size(null.as_fd(), size).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "set the terminal size (TIOCSWINSZ): Inappropriate ioctl for device (os error 25)"
+        );
+    }
+
+    #[test]
+    fn master_goes_over_the_console_socket() {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let pty = host_pty();
+        let (ours, theirs) = sys::socket::seqpacket_pair().unwrap();
+        send_master(ours.as_fd(), &pty.master).unwrap();
+        let mut buf = [0u8; 64];
+        let (n, fd) = sys::socket::recv_with_fd(theirs.as_fd(), &mut buf).unwrap();
+        let number = sys::term::pty_number(pty.master.as_fd()).unwrap();
+        assert_eq!(&buf[..n], format!("/dev/pts/{number}").as_bytes());
+        let received = fd.expect("a descriptor");
+        assert_eq!(sys::term::pty_number(received.as_fd()).unwrap(), number);
+    }
+
+    #[test]
+    fn peer_becomes_the_controlling_terminal() {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let pty = host_pty();
+        let (out, exit) = in_child(|report| {
+            if become_controlling(&pty.peer).is_err() {
+                return 1;
+            }
+            // Only a process with a controlling terminal can open /dev/tty.
+            if sys::fs::openat(None, c"/dev/tty", libc::O_RDWR, 0).is_err() {
+                return 2;
+            }
+            let device = |fd: BorrowedFd<'_>| sys::fs::fstat(fd).map(|s| s.st_rdev).ok();
+            let peer = device(pty.peer.as_fd());
+            let stdio = [
+                device(std::io::stdin().as_fd()),
+                device(std::io::stdout().as_fd()),
+                device(std::io::stderr().as_fd()),
+            ];
+            let same = peer.is_some() && stdio.iter().all(|rdev| *rdev == peer);
+            let _ = sys::fs::write_all(report, if same { b"ok" } else { b"no" });
+            0
+        });
+        assert_eq!(exit, sys::process::Exit::Code(0), "{out}");
+        assert_eq!(out, "ok");
+    }
+}

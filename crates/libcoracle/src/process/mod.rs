@@ -235,4 +235,4 @@ fn console_size(process: &spec::Process) -> Result<Option<spec::ConsoleSize>, Pr
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
