@@ -3,7 +3,7 @@
 //! (list, signal, freeze, remove).
 //!
 //! One interface, [`Cgroup`], over the drivers; today only the cgroup v1
-//! cgroupfs driver ([`v1`]) exists. A cgroup v2 driver and a systemd driver
+//! cgroupfs driver (`v1`) exists. A cgroup v2 driver and a systemd driver
 //! slot in as further variants of the private `Driver`, `PlanDriver` and
 //! `RecordDriver` enums; the validated [`CgroupPlan`] resources
 //! (`resources`) and the `cgroupsPath` rules (`path`) are shared by all.
