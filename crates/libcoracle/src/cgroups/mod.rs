@@ -1,1 +1,328 @@
-//! TODO
+//! Control groups (config-linux.md, "Control groups"): the container's
+//! cgroup, its resource limits, and what later commands do through it
+//! (list, signal, freeze, remove).
+//!
+//! One interface, [`Cgroup`], over the drivers; today only the cgroup v1
+//! cgroupfs driver (`v1`) exists. A cgroup v2 driver and a systemd driver
+//! slot in as further variants of the private `Driver`, `PlanDriver` and
+//! `RecordDriver` enums; the validated [`CgroupPlan`] resources
+//! (`resources`) and the `cgroupsPath` rules (`path`) are shared by all.
+//!
+//! Costs matter (a run should spend about a millisecond here): the plan is
+//! computed before the clone, only the hierarchies the config needs are
+//! joined, and control files are written without being read first.
+
+mod mountinfo;
+mod path;
+mod resources;
+mod v1;
+
+use crate::spec::Spec;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
+
+/// Why a cgroup operation failed; one line naming the step, the path or
+/// field, the value and the OS error.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    /// A feature coracle does not implement yet.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// A value of the configuration coracle refuses.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field, such as `linux.resources.memory.swappiness`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A kernel file that does not read as expected.
+    #[error("parse {}: {reason}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A controller the container needs is not mounted as a v1 hierarchy.
+    #[error("the {controller} cgroup controller is not mounted as a cgroup v1 hierarchy (needed for {needed_for})")]
+    NoController {
+        /// The controller, such as `pids`.
+        controller: &'static str,
+        /// What needs it.
+        needed_for: &'static str,
+    },
+    /// Reading a file failed.
+    #[error("read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Writing a control file failed.
+    #[error("write {value} to {}: {source}", path.display())]
+    Write {
+        /// The control file.
+        path: PathBuf,
+        /// The value written.
+        value: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The kernel lacks the control file a configured field needs.
+    #[error("{field}: the kernel has no {} (controller feature not available)", path.display())]
+    MissingFile {
+        /// The field of the configuration.
+        field: &'static str,
+        /// The control file that does not exist.
+        path: PathBuf,
+    },
+    /// Creating a cgroup directory failed.
+    #[error("create cgroup {}: {source}", path.display())]
+    Create {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Removing a cgroup directory failed.
+    #[error("remove cgroup {}: {source}", path.display())]
+    Remove {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The container's cgroup already exists and holds processes.
+    #[error("cgroup {} is not empty (it holds pid {pid}): another container or service uses it", path.display())]
+    NotEmpty {
+        /// The directory.
+        path: PathBuf,
+        /// A process in it.
+        pid: i32,
+    },
+    /// Sending a signal to a process of the cgroup failed.
+    #[error("send signal {signal} to pid {pid}: {source}")]
+    Signal {
+        /// The signal.
+        signal: i32,
+        /// The process.
+        pid: i32,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The freezer did not reach the state asked for.
+    #[error("{}: the freezer is still {state}, not {want}", path.display())]
+    Freezer {
+        /// The `freezer.state` file.
+        path: PathBuf,
+        /// The state it shows.
+        state: String,
+        /// The state asked for.
+        want: &'static str,
+    },
+}
+
+/// Validated, pre-computed plan of the container's cgroup, made in the
+/// parent before the clone. It reads only mountinfo and the caller's own
+/// cgroups; nothing is created yet.
+#[derive(Debug)]
+pub struct CgroupPlan {
+    driver: PlanDriver,
+}
+
+/// The plan of each driver.
+#[derive(Debug)]
+enum PlanDriver {
+    V1(v1::V1Plan),
+}
+
+impl CgroupPlan {
+    /// Plans the cgroup of container `id` from `linux.cgroupsPath` and
+    /// `linux.resources`.
+    ///
+    /// `cgroupsPath` absent means `/coracle/<id>`; an absolute path starts at
+    /// each hierarchy's root, a relative one at the caller's own cgroup in
+    /// each hierarchy; `..`, `.` and empty components are refused. `systemd`
+    /// is the `--systemd-cgroup` flag, which is not supported yet. Resource
+    /// errors name the field, such as `linux.resources.memory.swappiness`.
+    pub fn from_spec(spec: &Spec, id: &str, systemd: bool) -> Result<CgroupPlan, CgroupError> {
+        if systemd {
+            return Err(CgroupError::Unsupported(
+                "the systemd cgroup driver is not supported yet",
+            ));
+        }
+        let linux = spec.linux.as_ref();
+        let path = path::CgroupsPath::parse(linux.and_then(|l| l.cgroups_path.as_deref()), id)?;
+        let resources = match linux.and_then(|l| l.resources.as_ref()) {
+            Some(resources) => resources::ResourcePlan::from_spec(resources)?,
+            None => resources::ResourcePlan::default(),
+        };
+        match mountinfo::discover()? {
+            mountinfo::Layout::V1(hierarchies) => Ok(CgroupPlan {
+                driver: PlanDriver::V1(v1::V1Plan::new(&hierarchies, &path, resources)?),
+            }),
+            mountinfo::Layout::Unified => Err(CgroupError::Unsupported(
+                "cgroup v2 (the unified hierarchy) is not supported yet",
+            )),
+        }
+    }
+}
+
+/// The container's cgroup(s), whatever the driver.
+#[derive(Debug)]
+pub struct Cgroup {
+    driver: Driver,
+}
+
+/// The cgroup of each driver.
+#[derive(Debug)]
+enum Driver {
+    V1(v1::V1Cgroup),
+}
+
+impl Cgroup {
+    /// Creates the cgroup directories in each hierarchy the container joins
+    /// and applies the resources (parent side, before the clone). The
+    /// hierarchies joined are those of the controllers the resources use,
+    /// plus `pids` and `freezer` for ps, kill --all and pause. On failure,
+    /// whatever was created is removed again.
+    pub fn create(plan: &CgroupPlan) -> Result<Cgroup, CgroupError> {
+        let driver = match &plan.driver {
+            PlanDriver::V1(plan) => Driver::V1(v1::V1Cgroup::create(plan)?),
+        };
+        Ok(Cgroup { driver })
+    }
+
+    /// Moves process `pid` (and its threads) into the container's cgroup in
+    /// every joined hierarchy. Done by the parent after the clone.
+    pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.add_process(pid),
+        }
+    }
+
+    /// The cgroup directory to clone into with `CLONE_INTO_CGROUP`, on a
+    /// driver that allows it (cgroup v2); `None` on cgroup v1, where the
+    /// process must be moved with [`Cgroup::add_process`].
+    pub fn clone_target(&self) -> Option<BorrowedFd<'_>> {
+        match &self.driver {
+            Driver::V1(_) => None,
+        }
+    }
+
+    /// What to keep in the container's state so later commands find the
+    /// cgroup again with [`Cgroup::from_record`].
+    pub fn record(&self) -> CgroupRecord {
+        match &self.driver {
+            Driver::V1(cgroup) => CgroupRecord(RecordDriver::V1(cgroup.clone())),
+        }
+    }
+
+    /// The cgroup of a container, from its state's record.
+    pub fn from_record(record: &CgroupRecord) -> Cgroup {
+        let driver = match &record.0 {
+            RecordDriver::V1(cgroup) => Driver::V1(cgroup.clone()),
+        };
+        Cgroup { driver }
+    }
+
+    /// The pids of every process in the container's cgroup.
+    pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.pids(),
+        }
+    }
+
+    /// Sends `signal` to every process in the cgroup (`kill --all`). For
+    /// `SIGKILL` the cgroup is frozen meanwhile, so that nothing forks out of
+    /// reach, and thawed afterwards so the processes can die.
+    pub fn signal_all(&self, signal: i32) -> Result<(), CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.signal_all(signal),
+        }
+    }
+
+    /// Freezes (`true`) or thaws (`false`) every process of the cgroup, and
+    /// returns once the freezer reports the new state.
+    pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.set_frozen(frozen),
+        }
+    }
+
+    /// Whether the cgroup is frozen.
+    pub fn is_frozen(&self) -> Result<bool, CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.is_frozen(),
+        }
+    }
+
+    /// Removes the cgroup directories, deepest first, with the parent
+    /// directories [`Cgroup::create`] made once they are empty. The caller has
+    /// killed and reaped the processes; tasks still exiting make the kernel
+    /// refuse with `EBUSY` for a moment, so that is retried for up to about a
+    /// second.
+    pub fn remove(&self) -> Result<(), CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.remove(),
+        }
+    }
+
+    /// What the container's cgroup mount shows: one entry per joined v1
+    /// hierarchy.
+    pub fn views(&self) -> Vec<CgroupViewInfo> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.views(),
+        }
+    }
+}
+
+/// What a container's state keeps of its cgroup (opaque JSON tagged with
+/// the driver, such as `{"driver":"v1","hierarchies":[…]}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CgroupRecord(RecordDriver);
+
+/// The record of each driver.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "driver")]
+enum RecordDriver {
+    #[serde(rename = "v1")]
+    V1(v1::V1Cgroup),
+}
+
+/// One cgroup v1 hierarchy as the container's `/sys/fs/cgroup` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupViewInfo {
+    /// The directory name under `/sys/fs/cgroup`, such as `cpu,cpuacct` or
+    /// `systemd`.
+    pub dir_name: String,
+    /// The cgroup filesystem's mount options that select the hierarchy,
+    /// such as `cpu,cpuacct` or `none,name=systemd`.
+    pub fs_options: String,
+    /// The container's cgroup directory on the host.
+    pub host_path: PathBuf,
+}
+
+/// Writes `value` to the control file `path` in one `write(2)`, as cgroupfs
+/// wants. The file is never created: its absence means the kernel lacks the
+/// feature, which the caller reports.
+fn write_control(path: &Path, value: &str) -> io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .write_all(value.as_bytes())
+}
+
+/// Reads the control file `path`.
+fn read_control(path: &Path) -> Result<String, CgroupError> {
+    fs::read_to_string(path).map_err(|source| CgroupError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,668 @@
+//! The cgroup v1 driver (cgroupfs): the container's cgroup is one directory
+//! per joined hierarchy, at the same path below each mount point.
+//!
+//! Only the hierarchies the container needs are joined: every join costs a
+//! `cgroup.procs` write (and an RCU grace period in the kernel).
+
+use super::mountinfo::Hierarchy;
+use super::path::CgroupsPath;
+use super::resources::{CpuPlan, Limit, MemoryPlan, ResourcePlan};
+use super::{read_control, write_control, CgroupError, CgroupViewInfo};
+use crate::sys;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The plan for cgroup v1: which hierarchies, where, and what to write.
+#[derive(Debug)]
+pub(crate) struct V1Plan {
+    hierarchies: Vec<Planned>,
+    resources: ResourcePlan,
+}
+
+/// One hierarchy the container will join.
+#[derive(Debug)]
+struct Planned {
+    controllers: Vec<String>,
+    mount_point: PathBuf,
+    /// The container's cgroup directory in it.
+    dir: PathBuf,
+}
+
+impl V1Plan {
+    /// Chooses the hierarchies (those of the controllers the resources use,
+    /// plus `pids` and `freezer`) and the container's directory in each.
+    pub(crate) fn new(
+        hierarchies: &[Hierarchy],
+        path: &CgroupsPath,
+        resources: ResourcePlan,
+    ) -> Result<V1Plan, CgroupError> {
+        let mut needed = vec![
+            ("pids", "ps and kill --all"),
+            ("freezer", "pause and kill --all"),
+        ];
+        if resources.uses_memory() {
+            needed.push(("memory", "linux.resources.memory"));
+        }
+        if resources.uses_cpu() {
+            needed.push(("cpu", "linux.resources.cpu"));
+        }
+        if resources.uses_cpuset() {
+            needed.push(("cpuset", "linux.resources.cpu.cpus and mems"));
+        }
+        let mut planned: Vec<Planned> = Vec::with_capacity(needed.len());
+        for (controller, needed_for) in needed {
+            let hierarchy = hierarchies.iter().find(|h| h.has(controller)).ok_or(
+                CgroupError::NoController {
+                    controller,
+                    needed_for,
+                },
+            )?;
+            let mount_point = PathBuf::from(&hierarchy.mount_point);
+            if planned.iter().any(|p| p.mount_point == mount_point) {
+                continue; // co-mounted with a controller already planned
+            }
+            let below = path.below_mount(hierarchy.own.as_deref(), &hierarchy.mount_point)?;
+            planned.push(Planned {
+                controllers: hierarchy.controllers.clone(),
+                dir: mount_point.join(below),
+                mount_point,
+            });
+        }
+        Ok(V1Plan {
+            hierarchies: planned,
+            resources,
+        })
+    }
+}
+
+/// The container's cgroup on v1; also what its state records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct V1Cgroup {
+    hierarchies: Vec<Joined>,
+}
+
+/// The container's directory in one hierarchy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Joined {
+    /// As `/proc/self/cgroup` names them (`cpu`, `cpuacct`, `name=systemd`…).
+    controllers: Vec<String>,
+    /// The container's cgroup directory.
+    path: PathBuf,
+    /// How many directories, from `path` upwards, creating it made; the
+    /// parents among them are removed with it once empty.
+    created: usize,
+}
+
+impl Joined {
+    fn has(&self, controller: &str) -> bool {
+        self.controllers.iter().any(|c| c == controller)
+    }
+}
+
+impl V1Cgroup {
+    /// Creates the directories and applies the resources; undoes what it
+    /// created when something fails.
+    pub(crate) fn create(plan: &V1Plan) -> Result<V1Cgroup, CgroupError> {
+        let mut cgroup = V1Cgroup {
+            hierarchies: Vec::with_capacity(plan.hierarchies.len()),
+        };
+        match cgroup.create_all(plan) {
+            Ok(()) => Ok(cgroup),
+            Err(err) => {
+                cgroup.undo();
+                Err(err)
+            }
+        }
+    }
+
+    fn create_all(&mut self, plan: &V1Plan) -> Result<(), CgroupError> {
+        for planned in &plan.hierarchies {
+            let created = make_dirs(&planned.dir, &planned.mount_point)?;
+            self.hierarchies.push(Joined {
+                controllers: planned.controllers.clone(),
+                path: planned.dir.clone(),
+                created,
+            });
+            if created == 0 {
+                ensure_no_process(&planned.dir)?;
+            } else if planned.controllers.iter().any(|c| c == "cpuset") {
+                init_cpusets(
+                    &planned.dir,
+                    created,
+                    &planned.mount_point,
+                    &plan.resources.cpu,
+                )?;
+            }
+        }
+        for joined in &self.hierarchies {
+            apply(&joined.path, &joined.controllers, &plan.resources)?;
+        }
+        Ok(())
+    }
+
+    /// Removes what `create` made, after a failure (no process joined yet).
+    fn undo(&self) {
+        for joined in self.hierarchies.iter().rev() {
+            for dir in joined.path.ancestors().take(joined.created) {
+                if fs::remove_dir(dir).is_err() {
+                    break; // a parent in use by another cgroup stays
+                }
+            }
+        }
+    }
+
+    pub(crate) fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
+        let pid = pid.to_string();
+        for joined in &self.hierarchies {
+            write(&joined.path.join("cgroup.procs"), &pid)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        let joined = self.find("pids").or_else(|_| self.find("freezer"))?;
+        let procs = joined.path.join("cgroup.procs");
+        let text = read_control(&procs)?;
+        text.lines()
+            .map(|line| {
+                line.parse().map_err(|_| CgroupError::Parse {
+                    path: procs.clone(),
+                    reason: format!("{line:?} is not a pid"),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn signal_all(&self, signal: i32) -> Result<(), CgroupError> {
+        if signal != libc::SIGKILL {
+            return self.signal_each(signal);
+        }
+        // Frozen, no process can fork a child that the list misses. If the
+        // freezer fails, the processes still get their SIGKILL.
+        let frozen = self.set_frozen(true);
+        let killed = self.signal_each(signal);
+        let thawed = self.set_frozen(false);
+        frozen.and(killed).and(thawed)
+    }
+
+    fn signal_each(&self, signal: i32) -> Result<(), CgroupError> {
+        for pid in self.pids()? {
+            match sys::process::kill(pid, signal) {
+                Err(err) if err.raw_os_error() != Some(libc::ESRCH) => {
+                    return Err(CgroupError::Signal {
+                        signal,
+                        pid,
+                        source: err,
+                    })
+                }
+                _ => {} // sent, or already gone
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
+        let state = self.find("freezer")?.path.join("freezer.state");
+        let want = if frozen { "FROZEN" } else { "THAWED" };
+        // Freezing is asynchronous: the state reads FREEZING until every task
+        // has stopped. Writing again nudges tasks that were busy; the wait is
+        // bounded (about a second) for tasks stuck in the kernel.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut pause = Duration::ZERO;
+        loop {
+            write(&state, want)?;
+            let now = read_control(&state)?;
+            if now.trim_end() == want {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                if frozen {
+                    // Leave the processes running rather than half frozen.
+                    let _ = write_control(&state, "THAWED");
+                }
+                return Err(CgroupError::Freezer {
+                    path: state,
+                    state: now.trim_end().to_owned(),
+                    want,
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).clamp(Duration::from_micros(100), Duration::from_millis(10));
+        }
+    }
+
+    pub(crate) fn is_frozen(&self) -> Result<bool, CgroupError> {
+        let state = read_control(&self.find("freezer")?.path.join("freezer.state"))?;
+        Ok(state.trim_end() == "FROZEN")
+    }
+
+    pub(crate) fn remove(&self) -> Result<(), CgroupError> {
+        // One deadline for all hierarchies: the tasks that keep one busy are
+        // the same ones everywhere.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut first_error = None;
+        for joined in self.hierarchies.iter().rev() {
+            match remove_busy_dir(&joined.path, deadline) {
+                Ok(()) => remove_created_parents(joined),
+                Err(source) => {
+                    first_error.get_or_insert(CgroupError::Remove {
+                        path: joined.path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    pub(crate) fn views(&self) -> Vec<CgroupViewInfo> {
+        self.hierarchies
+            .iter()
+            .map(|joined| view_of(&joined.controllers, &joined.path))
+            .collect()
+    }
+
+    /// The joined hierarchy holding `controller`.
+    fn find(&self, controller: &'static str) -> Result<&Joined, CgroupError> {
+        self.hierarchies
+            .iter()
+            .find(|j| j.has(controller))
+            .ok_or(CgroupError::NoController {
+                controller,
+                needed_for: "this container's cgroup (not joined at create)",
+            })
+    }
+}
+
+/// How the container's cgroup mount names a hierarchy: `cpu,cpuacct` with
+/// options `cpu,cpuacct`; a named one `systemd` with `none,name=systemd`.
+fn view_of(controllers: &[String], path: &Path) -> CgroupViewInfo {
+    let (names, plain): (Vec<&str>, Vec<&str>) = controllers
+        .iter()
+        .map(String::as_str)
+        .partition(|c| c.starts_with("name="));
+    let dir_name = match plain.is_empty() {
+        false => plain.join(","),
+        true => names
+            .iter()
+            .map(|n| &n["name=".len()..])
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    let mut options = if plain.is_empty() {
+        vec!["none"]
+    } else {
+        plain
+    };
+    options.extend(names);
+    CgroupViewInfo {
+        dir_name,
+        fs_options: options.join(","),
+        host_path: path.to_owned(),
+    }
+}
+
+/// Creates `dir` and its missing parents below `mount_point`, trying the
+/// directory itself first (its parent usually exists: one `mkdir`). Returns
+/// how many levels, from `dir` upwards, it created (0 when `dir` existed).
+/// Creates nothing on failure.
+fn make_dirs(dir: &Path, mount_point: &Path) -> Result<usize, CgroupError> {
+    let mut created: Vec<&Path> = Vec::new();
+    let result = make_dirs_into(dir, mount_point, &mut created);
+    if result.is_err() {
+        for level in created.iter().rev() {
+            let _ = fs::remove_dir(level);
+        }
+    }
+    result?;
+    // Everything below the highest directory made was made here too.
+    Ok(created
+        .iter()
+        .map(|top| depth_below(dir, top))
+        .max()
+        .unwrap_or(0))
+}
+
+fn make_dirs_into<'a>(
+    dir: &'a Path,
+    mount_point: &'a Path,
+    created: &mut Vec<&'a Path>,
+) -> Result<(), CgroupError> {
+    // Another container's remove() may delete an empty shared parent
+    // between our mkdirs: start over a few times if that happens.
+    let mut attempts = 3;
+    'again: loop {
+        attempts -= 1;
+        let mut missing = Vec::new();
+        let mut level = dir;
+        loop {
+            match fs::create_dir(level) {
+                Ok(()) => {
+                    created.push(level);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && level != mount_point => {
+                    missing.push(level);
+                    level = level.parent().unwrap_or(mount_point);
+                }
+                Err(source) => return Err(create_error(level, source)),
+            }
+        }
+        while let Some(level) = missing.pop() {
+            match fs::create_dir(level) {
+                Ok(()) => created.push(level),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts > 0 => continue 'again,
+                Err(source) => return Err(create_error(level, source)),
+            }
+        }
+        return Ok(());
+    }
+}
+
+fn create_error(path: &Path, source: io::Error) -> CgroupError {
+    CgroupError::Create {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The number of levels from `top` down to `dir`, both included.
+fn depth_below(dir: &Path, top: &Path) -> usize {
+    dir.strip_prefix(top)
+        .map_or(0, |rest| rest.components().count() + 1)
+}
+
+/// Refuses a pre-existing cgroup that holds processes: signalling or
+/// removing "the container" would hit them.
+fn ensure_no_process(dir: &Path) -> Result<(), CgroupError> {
+    let procs = dir.join("cgroup.procs");
+    match read_control(&procs)?.lines().next() {
+        Some(pid) => Err(CgroupError::NotEmpty {
+            path: dir.to_owned(),
+            pid: pid.parse().unwrap_or(0),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A new cpuset cgroup starts with no CPU and no memory node, and no task
+/// can join it until both are set: copy them down from the parent into each
+/// level just created. The container's own values are written later.
+fn init_cpusets(
+    dir: &Path,
+    created: usize,
+    mount_point: &Path,
+    cpu: &CpuPlan,
+) -> Result<(), CgroupError> {
+    let mut levels: Vec<&Path> = dir.ancestors().take(created).collect();
+    levels.reverse();
+    let parent = levels[0].parent().unwrap_or(mount_point);
+    for (file, own) in [("cpuset.cpus", &cpu.cpus), ("cpuset.mems", &cpu.mems)] {
+        let value = inherited_cpuset(parent, file, mount_point)?;
+        for level in &levels {
+            if *level == dir && own.is_some() {
+                continue;
+            }
+            write(&level.join(file), &value)?;
+        }
+    }
+    Ok(())
+}
+
+/// The value of `file` in the existing cgroup `dir`; when empty (a cgroup
+/// someone created without initialising it), it is first initialised from
+/// its own parent.
+fn inherited_cpuset(dir: &Path, file: &str, mount_point: &Path) -> Result<String, CgroupError> {
+    let value = read_control(&dir.join(file))?.trim_end().to_owned();
+    if !value.is_empty() || dir == mount_point {
+        return Ok(value);
+    }
+    let value = inherited_cpuset(dir.parent().unwrap_or(mount_point), file, mount_point)?;
+    write(&dir.join(file), &value)?;
+    Ok(value)
+}
+
+/// Writes the resources of the controllers of one hierarchy into `dir`.
+fn apply(dir: &Path, controllers: &[String], resources: &ResourcePlan) -> Result<(), CgroupError> {
+    for controller in controllers {
+        match controller.as_str() {
+            "memory" => apply_memory(dir, &resources.memory)?,
+            "cpu" => apply_cpu(dir, &resources.cpu)?,
+            "cpuset" => apply_cpuset(dir, &resources.cpu)?,
+            "pids" => {
+                if let Some(limit) = resources.pids {
+                    let value = match limit {
+                        Limit::Unlimited => "max".to_owned(),
+                        Limit::Value(n) => n.to_string(),
+                    };
+                    Setting::new("pids.max", value, "linux.resources.pids.limit").apply(dir)?;
+                }
+            }
+            _ => {} // joined for its own sake (freezer) or co-mounted
+        }
+    }
+    Ok(())
+}
+
+fn apply_memory(dir: &Path, m: &MemoryPlan) -> Result<(), CgroupError> {
+    let setting =
+        |file, limit: Option<Limit>, field| limit.map(|l| Setting::new(file, v1_limit(l), field));
+    // The kernel keeps memory <= memory+swap at every write.
+    set_pair(
+        dir,
+        setting(
+            "memory.limit_in_bytes",
+            m.limit,
+            "linux.resources.memory.limit",
+        ),
+        setting(
+            "memory.memsw.limit_in_bytes",
+            m.swap,
+            "linux.resources.memory.swap",
+        ),
+    )?;
+    let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+    let rest = [
+        setting(
+            "memory.soft_limit_in_bytes",
+            m.reservation,
+            "linux.resources.memory.reservation",
+        ),
+        setting(
+            "memory.kmem.limit_in_bytes",
+            m.kernel,
+            "linux.resources.memory.kernel",
+        ),
+        setting(
+            "memory.kmem.tcp.limit_in_bytes",
+            m.kernel_tcp,
+            "linux.resources.memory.kernelTCP",
+        ),
+        m.swappiness.map(|s| {
+            Setting::new(
+                "memory.swappiness",
+                s.to_string(),
+                "linux.resources.memory.swappiness",
+            )
+        }),
+        // Written even when false: a new cgroup inherits its parent's setting.
+        m.disable_oom_killer.map(|d| {
+            Setting::new(
+                "memory.oom_control",
+                flag(d),
+                "linux.resources.memory.disableOOMKiller",
+            )
+        }),
+        m.use_hierarchy.map(|u| {
+            Setting::new(
+                "memory.use_hierarchy",
+                flag(u),
+                "linux.resources.memory.useHierarchy",
+            )
+        }),
+    ];
+    rest.into_iter().flatten().try_for_each(|s| s.apply(dir))
+}
+
+fn apply_cpu(dir: &Path, c: &CpuPlan) -> Result<(), CgroupError> {
+    let number =
+        |file, value: Option<u64>, field| value.map(|v| Setting::new(file, v.to_string(), field));
+    let limit =
+        |file, value: Option<Limit>, field| value.map(|v| Setting::new(file, v1_limit(v), field));
+    // The kernel checks quota against period (and the parent's bandwidth).
+    set_pair(
+        dir,
+        number("cpu.cfs_period_us", c.period, "linux.resources.cpu.period"),
+        limit("cpu.cfs_quota_us", c.quota, "linux.resources.cpu.quota"),
+    )?;
+    // The kernel keeps runtime <= period.
+    set_pair(
+        dir,
+        number(
+            "cpu.rt_period_us",
+            c.realtime_period,
+            "linux.resources.cpu.realtimePeriod",
+        ),
+        limit(
+            "cpu.rt_runtime_us",
+            c.realtime_runtime,
+            "linux.resources.cpu.realtimeRuntime",
+        ),
+    )?;
+    let rest = [
+        // After the quota, which bounds it.
+        number("cpu.cfs_burst_us", c.burst, "linux.resources.cpu.burst"),
+        number("cpu.shares", c.shares, "linux.resources.cpu.shares"),
+        c.idle
+            .map(|i| Setting::new("cpu.idle", i.to_string(), "linux.resources.cpu.idle")),
+    ];
+    rest.into_iter().flatten().try_for_each(|s| s.apply(dir))
+}
+
+fn apply_cpuset(dir: &Path, c: &CpuPlan) -> Result<(), CgroupError> {
+    let list =
+        |file, value: &Option<String>, field| value.clone().map(|v| Setting::new(file, v, field));
+    let settings = [
+        list("cpuset.cpus", &c.cpus, "linux.resources.cpu.cpus"),
+        list("cpuset.mems", &c.mems, "linux.resources.cpu.mems"),
+    ];
+    settings
+        .into_iter()
+        .flatten()
+        .try_for_each(|s| s.apply(dir))
+}
+
+/// A limit as cgroup v1 memory and cpu files spell it.
+fn v1_limit(limit: Limit) -> String {
+    match limit {
+        Limit::Unlimited => "-1".to_owned(),
+        Limit::Value(n) => n.to_string(),
+    }
+}
+
+/// A value for a control file, with the field it comes from.
+struct Setting {
+    file: &'static str,
+    value: String,
+    field: &'static str,
+}
+
+impl Setting {
+    fn new(file: &'static str, value: String, field: &'static str) -> Setting {
+        Setting { file, value, field }
+    }
+
+    fn apply(&self, dir: &Path) -> Result<(), CgroupError> {
+        self.try_apply(dir)
+            .map_err(|source| self.error(dir, source))
+    }
+
+    fn try_apply(&self, dir: &Path) -> io::Result<()> {
+        write_control(&dir.join(self.file), &self.value)
+    }
+
+    fn error(&self, dir: &Path, source: io::Error) -> CgroupError {
+        let path = dir.join(self.file);
+        if source.kind() == io::ErrorKind::NotFound {
+            CgroupError::MissingFile {
+                field: self.field,
+                path,
+            }
+        } else {
+            CgroupError::Write {
+                path,
+                value: self.value.clone(),
+                source,
+            }
+        }
+    }
+}
+
+/// Writes two settings the kernel checks against each other: `first` then
+/// `second`, or, when the kernel refuses `first` (`EINVAL`) because of the
+/// current value of `second` (a limit raised above it, say), `second` then
+/// `first`. Both orders are needed to raise and to lower; no read needed.
+fn set_pair(
+    dir: &Path,
+    first: Option<Setting>,
+    second: Option<Setting>,
+) -> Result<(), CgroupError> {
+    match (first, second) {
+        (Some(first), Some(second)) => match first.try_apply(dir) {
+            Ok(()) => second.apply(dir),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                second.apply(dir)?;
+                first.apply(dir)
+            }
+            Err(e) => Err(first.error(dir, e)),
+        },
+        (first, second) => [first, second]
+            .into_iter()
+            .flatten()
+            .try_for_each(|s| s.apply(dir)),
+    }
+}
+
+/// Writes `value` to a control file with no configuration field behind it.
+fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
+    write_control(path, value).map_err(|source| CgroupError::Write {
+        path: path.to_owned(),
+        value: value.to_owned(),
+        source,
+    })
+}
+
+/// Removes the cgroup directory `dir`, retrying while exiting tasks keep it
+/// busy, until `deadline`. Already gone counts as removed.
+fn remove_busy_dir(dir: &Path, deadline: Instant) -> io::Result<()> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match fs::remove_dir(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Removes the parents `create` made above the container's directory, as
+/// long as they are empty (another container may still use one).
+fn remove_created_parents(joined: &Joined) {
+    for parent in joined.path.ancestors().take(joined.created).skip(1) {
+        if fs::remove_dir(parent).is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "v1_tests.rs"]
+mod tests;

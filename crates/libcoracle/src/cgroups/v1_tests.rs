@@ -1,0 +1,431 @@
+//! Tests of the cgroup v1 driver: planning and naming (pure), and, as root
+//! on a cgroup v1 host, real cgroups under unique `/coracle-test-<pid>-<n>`
+//! paths that a guard removes whatever happens.
+
+use super::*;
+use crate::cgroups::mountinfo::{self, Layout};
+use crate::cgroups::{Cgroup, CgroupPlan, CgroupRecord};
+use crate::spec::Spec;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn hierarchy(controllers: &[&str], mount_point: &str) -> Hierarchy {
+    Hierarchy {
+        controllers: controllers.iter().map(|c| c.to_string()).collect(),
+        mount_point: mount_point.into(),
+        own: Some("own".into()),
+    }
+}
+
+fn sample_hierarchies() -> Vec<Hierarchy> {
+    vec![
+        hierarchy(&["name=systemd"], "/cg/systemd"),
+        hierarchy(&["cpu", "cpuacct"], "/cg/cpu,cpuacct"),
+        hierarchy(&["cpuset"], "/cg/cpuset"),
+        hierarchy(&["memory"], "/cg/memory"),
+        hierarchy(&["pids"], "/cg/pids"),
+        hierarchy(&["freezer"], "/cg/freezer"),
+        hierarchy(&["devices"], "/cg/devices"),
+    ]
+}
+
+fn plan_dirs(resources: &str, path: &str) -> Result<Vec<String>, CgroupError> {
+    let resources: crate::spec::Resources = serde_json::from_str(resources).unwrap();
+    let resources = ResourcePlan::from_spec(&resources)?;
+    let path = CgroupsPath::parse(Some(path), "id")?;
+    let plan = V1Plan::new(&sample_hierarchies(), &path, resources)?;
+    Ok(plan
+        .hierarchies
+        .iter()
+        .map(|p| p.dir.display().to_string())
+        .collect())
+}
+
+#[test]
+fn joins_pids_and_freezer_only_by_default() {
+    assert_eq!(
+        plan_dirs("{}", "/a/b").unwrap(),
+        ["/cg/pids/a/b", "/cg/freezer/a/b"]
+    );
+}
+
+#[test]
+fn joins_the_hierarchies_the_resources_use_once() {
+    let dirs = plan_dirs(
+        r#"{"memory":{"limit":1},"cpu":{"shares":2,"cpus":"0"},"devices":[{"allow":true}]}"#,
+        "rel",
+    )
+    .unwrap();
+    assert_eq!(
+        dirs,
+        [
+            "/cg/pids/own/rel",
+            "/cg/freezer/own/rel",
+            "/cg/memory/own/rel",
+            "/cg/cpu,cpuacct/own/rel",
+            "/cg/cpuset/own/rel",
+        ]
+    );
+}
+
+#[test]
+fn a_missing_controller_is_named() {
+    let hierarchies: Vec<_> = sample_hierarchies()
+        .into_iter()
+        .filter(|h| !h.has("freezer"))
+        .collect();
+    let path = CgroupsPath::parse(None, "id").unwrap();
+    let err = V1Plan::new(&hierarchies, &path, ResourcePlan::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the freezer cgroup controller is not mounted as a cgroup v1 hierarchy (needed for pause and kill --all)"
+    );
+}
+
+#[test]
+fn views_name_hierarchies_as_mounts_do() {
+    let view = |c: &[&str]| {
+        let c: Vec<String> = c.iter().map(|c| c.to_string()).collect();
+        let v = view_of(&c, Path::new("/x"));
+        (v.dir_name, v.fs_options)
+    };
+    assert_eq!(
+        view(&["cpu", "cpuacct"]),
+        ("cpu,cpuacct".into(), "cpu,cpuacct".into())
+    );
+    assert_eq!(view(&["pids"]), ("pids".into(), "pids".into()));
+    assert_eq!(
+        view(&["name=systemd"]),
+        ("systemd".into(), "none,name=systemd".into())
+    );
+}
+
+#[test]
+fn depth_counts_levels_from_the_top_made() {
+    assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a/b/c")), 1);
+    assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a")), 3);
+}
+
+#[test]
+fn a_missing_control_file_names_the_field() {
+    let err = Setting::new("memory.nope", "1".into(), "linux.resources.memory.kernel")
+        .apply(Path::new("/nonexistent-coracle-dir"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "linux.resources.memory.kernel: the kernel has no /nonexistent-coracle-dir/memory.nope (controller feature not available)"
+    );
+}
+
+#[test]
+fn systemd_driver_is_refused() {
+    let err = CgroupPlan::from_spec(&Spec::default(), "id", true).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the systemd cgroup driver is not supported yet"
+    );
+}
+
+#[test]
+fn record_is_tagged_json_and_round_trips() {
+    let cgroup = V1Cgroup {
+        hierarchies: vec![Joined {
+            controllers: vec!["pids".into()],
+            path: "/cg/pids/a".into(),
+            created: 1,
+        }],
+    };
+    let record =
+        Cgroup::from_record(&CgroupRecord(crate::cgroups::RecordDriver::V1(cgroup))).record();
+    let json = serde_json::to_string(&record).unwrap();
+    assert_eq!(
+        json,
+        r#"{"driver":"v1","hierarchies":[{"controllers":["pids"],"path":"/cg/pids/a","created":1}]}"#
+    );
+    let back: CgroupRecord = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        Cgroup::from_record(&back).views()[0].host_path,
+        Path::new("/cg/pids/a")
+    );
+}
+
+// ---- Root tests on the host's cgroup v1 hierarchies. ----
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A unique test cgroup path and the guard that removes its trees from
+/// every hierarchy, and kills its processes, when the test ends.
+struct Scratch {
+    top: String,
+    mount_points: Vec<PathBuf>,
+    children: Vec<Child>,
+}
+
+impl Scratch {
+    /// `None` (the test is skipped) unless root on a cgroup v1 host.
+    fn new() -> Option<Scratch> {
+        let Ok(Layout::V1(hierarchies)) = mountinfo::discover() else {
+            eprintln!("skipped: no cgroup v1 hierarchies");
+            return None;
+        };
+        if !is_root() {
+            eprintln!("skipped: not root");
+            return None;
+        }
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        Some(Scratch {
+            top: format!("coracle-test-{}-{n}", std::process::id()),
+            mount_points: hierarchies
+                .iter()
+                .map(|h| PathBuf::from(&h.mount_point))
+                .collect(),
+            children: Vec::new(),
+        })
+    }
+
+    fn plan(&self, below_top: &str, resources: &str) -> Result<CgroupPlan, CgroupError> {
+        let spec: Spec = serde_json::from_str(&format!(
+            r#"{{"ociVersion":"1.2.0","linux":{{"cgroupsPath":"/{}{below_top}","resources":{resources}}}}}"#,
+            self.top
+        ))
+        .unwrap();
+        CgroupPlan::from_spec(&spec, "unused", false)
+    }
+
+    fn sleeper(&mut self) -> i32 {
+        let child = Command::new("sleep").arg("100").spawn().unwrap();
+        let pid = child.id() as i32;
+        self.children.push(child);
+        pid
+    }
+
+    /// Whether the test's top directory exists in any hierarchy.
+    fn anything_left(&self) -> bool {
+        self.mount_points.iter().any(|m| m.join(&self.top).exists())
+    }
+}
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
+        .unwrap_or(false)
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for mount_point in &self.mount_points {
+            rmdir_tree(&mount_point.join(&self.top));
+        }
+    }
+}
+
+/// Removes a cgroup tree, deepest first (cgroup directories go by rmdir).
+fn rmdir_tree(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                rmdir_tree(&entry.path());
+            }
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
+fn view_dir(cgroup: &Cgroup, controller: &str) -> Option<PathBuf> {
+    cgroup
+        .views()
+        .into_iter()
+        .find(|v| v.fs_options.split(',').any(|o| o == controller))
+        .map(|v| v.host_path)
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    fs::read_to_string(dir.join(file))
+        .unwrap()
+        .trim_end()
+        .to_owned()
+}
+
+#[test]
+fn create_apply_join_kill_remove() {
+    let Some(mut scratch) = Scratch::new() else {
+        return;
+    };
+    let plan = scratch
+        .plan(
+            "/ctr",
+            r#"{
+                "memory": {"limit": 67108864, "swap": 134217728, "reservation": 33554432,
+                           "swappiness": 10, "disableOOMKiller": false, "kernelTCP": 16777216},
+                "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
+                "pids": {"limit": 50},
+                "devices": [{"allow": false, "access": "rwm"}]
+            }"#,
+        )
+        .unwrap();
+    let cgroup = Cgroup::create(&plan).unwrap();
+    assert!(cgroup.clone_target().is_none());
+
+    let memory = view_dir(&cgroup, "memory").unwrap();
+    assert_eq!(read(&memory, "memory.limit_in_bytes"), "67108864");
+    assert_eq!(read(&memory, "memory.memsw.limit_in_bytes"), "134217728");
+    assert_eq!(read(&memory, "memory.soft_limit_in_bytes"), "33554432");
+    assert_eq!(read(&memory, "memory.swappiness"), "10");
+    assert_eq!(read(&memory, "memory.kmem.tcp.limit_in_bytes"), "16777216");
+    let cpu = view_dir(&cgroup, "cpu").unwrap();
+    assert_eq!(read(&cpu, "cpu.shares"), "512");
+    assert_eq!(read(&cpu, "cpu.cfs_quota_us"), "50000");
+    assert_eq!(read(&cpu, "cpu.cfs_period_us"), "100000");
+    let cpuset = view_dir(&cgroup, "cpuset").unwrap();
+    assert_eq!(read(&cpuset, "cpuset.cpus"), "0");
+    assert_eq!(read(&cpuset, "cpuset.mems"), "0");
+    // The parent level made on the way was initialised from its own parent.
+    let cpuset_parent = cpuset.parent().unwrap();
+    assert_eq!(
+        read(cpuset_parent, "cpuset.cpus"),
+        read(cpuset_parent.parent().unwrap(), "cpuset.cpus")
+    );
+    let pids = view_dir(&cgroup, "pids").unwrap();
+    assert_eq!(read(&pids, "pids.max"), "50");
+    assert!(view_dir(&cgroup, "freezer").is_some());
+    // Devices are accepted but their hierarchy is not joined yet.
+    assert!(view_dir(&cgroup, "devices").is_none());
+    assert!(view_dir(&cgroup, "name=systemd").is_none());
+
+    let pid = scratch.sleeper();
+    cgroup.add_process(pid).unwrap();
+    assert_eq!(cgroup.pids().unwrap(), [pid]);
+    let own = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        own.contains(&format!(":memory:/{}/ctr\n", scratch.top)),
+        "{own}"
+    );
+
+    // Later commands work from the record.
+    let again = Cgroup::from_record(&cgroup.record());
+    assert_eq!(again.views(), cgroup.views());
+    again.signal_all(libc::SIGKILL).unwrap();
+    let status = scratch.children[0].wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    assert!(!again.is_frozen().unwrap());
+
+    again.remove().unwrap();
+    for view in cgroup.views() {
+        assert!(!view.host_path.exists(), "{}", view.host_path.display());
+    }
+    assert!(
+        !scratch.anything_left(),
+        "the created parents were not removed"
+    );
+    // Removing again finds nothing to do.
+    again.remove().unwrap();
+}
+
+#[test]
+fn freeze_thaw_and_signal() {
+    let Some(mut scratch) = Scratch::new() else {
+        return;
+    };
+    let cgroup = Cgroup::create(&scratch.plan("", "{}").unwrap()).unwrap();
+    let views = cgroup.views();
+    assert_eq!(views.len(), 2, "{views:?}");
+    let pid = scratch.sleeper();
+    cgroup.add_process(pid).unwrap();
+
+    cgroup.set_frozen(true).unwrap();
+    assert!(cgroup.is_frozen().unwrap());
+    cgroup.set_frozen(false).unwrap();
+    assert!(!cgroup.is_frozen().unwrap());
+
+    cgroup.signal_all(libc::SIGTERM).unwrap();
+    let status = scratch.children[0].wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    cgroup.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn a_failed_create_leaves_nothing_behind() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    // No such CPU: the kernel refuses the last write, after the directories
+    // of every hierarchy exist.
+    let plan = scratch
+        .plan("/a/b", r#"{"pids":{"limit":5},"cpu":{"cpus":"1023"}}"#)
+        .unwrap();
+    let err = Cgroup::create(&plan).unwrap_err().to_string();
+    assert!(
+        err.starts_with("write 1023 to ") && err.contains("/a/b/cpuset.cpus: "),
+        "{err}"
+    );
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn an_existing_cgroup_with_processes_is_refused() {
+    let Some(mut scratch) = Scratch::new() else {
+        return;
+    };
+    let plan = scratch.plan("/ctr", "{}").unwrap();
+    let first = Cgroup::create(&plan).unwrap();
+    let pid = scratch.sleeper();
+    first.add_process(pid).unwrap();
+
+    let err = Cgroup::create(&plan).unwrap_err().to_string();
+    assert!(err.contains("is not empty (it holds pid "), "{err}");
+    // The refusal did not touch the first container's cgroup.
+    assert_eq!(first.pids().unwrap(), [pid]);
+
+    first.signal_all(libc::SIGKILL).unwrap();
+    scratch.children[0].wait().unwrap();
+    first.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn shared_parents_stay_while_used() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let a = Cgroup::create(&scratch.plan("/a", "{}").unwrap()).unwrap();
+    let b = Cgroup::create(&scratch.plan("/b", "{}").unwrap()).unwrap();
+    // a made the top directory; b's is inside it, so it stays.
+    a.remove().unwrap();
+    assert!(scratch.anything_left());
+    b.remove().unwrap();
+    assert!(view_dir(&b, "pids").is_some_and(|d| !d.exists()));
+}
+
+#[test]
+fn memory_limits_can_be_raised_and_lowered() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let cgroup = Cgroup::create(
+        &scratch
+            .plan("", r#"{"memory":{"limit":67108864,"swap":67108864}}"#)
+            .unwrap(),
+    )
+    .unwrap();
+    let dir = view_dir(&cgroup, "memory").unwrap();
+    let memory = |limit, swap| MemoryPlan {
+        limit: Some(Limit::Value(limit)),
+        swap: Some(Limit::Value(swap)),
+        ..MemoryPlan::default()
+    };
+    // Raising needs memory+swap first, lowering the limit first.
+    apply_memory(&dir, &memory(268435456, 536870912)).unwrap();
+    assert_eq!(read(&dir, "memory.limit_in_bytes"), "268435456");
+    assert_eq!(read(&dir, "memory.memsw.limit_in_bytes"), "536870912");
+    apply_memory(&dir, &memory(33554432, 33554432)).unwrap();
+    assert_eq!(read(&dir, "memory.limit_in_bytes"), "33554432");
+    assert_eq!(read(&dir, "memory.memsw.limit_in_bytes"), "33554432");
+    cgroup.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
