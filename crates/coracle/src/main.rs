@@ -1,2 +1,77 @@
-//! The `coracle` command line.
-fn main() {}
+//! The `coracle` command line: runc's commands and flags over `libcoracle`.
+//!
+//! Parsing is table-driven (`table`, `args`) rather than a framework, because
+//! start-up time and binary size are features: a container engine calls the
+//! runtime several times per container.
+
+mod args;
+mod commands;
+mod help;
+mod log;
+mod table;
+
+use args::Parsed;
+use log::Logger;
+
+fn main() {
+    std::process::exit(run_cli());
+}
+
+/// Parses the command line, runs the command, reports errors; returns the
+/// exit status.
+fn run_cli() -> i32 {
+    let mut log = Logger::stderr();
+    let argv = match args::collect(std::env::args_os().skip(1)) {
+        Ok(argv) => argv,
+        Err(e) => return fail(&mut log, &format!("coracle: {e}")),
+    };
+    let (global, at) = match args::parse_global(&argv) {
+        Ok(Parsed::Go(found)) => found,
+        Ok(Parsed::Help(_)) => return show(&help::global_help()),
+        Err(e) => return fail(&mut log, &format!("coracle: {e}")),
+    };
+    if global.is_on("version") {
+        return show(&help::version());
+    }
+    if at == argv.len() {
+        return show(&help::global_help());
+    }
+    let path = global.value("log").map(std::path::Path::new);
+    let format = log::Format::from_name(global.value("log-format").unwrap_or_default());
+    log = match Logger::open(path, format, global.is_on("debug")) {
+        Ok(log) => log,
+        Err(e) => {
+            let path = path.unwrap_or_else(|| std::path::Path::new("")).display();
+            return fail(&mut log, &format!("coracle: open log file {path}: {e}"));
+        }
+    };
+    let call = match args::parse_command(&argv[at..]) {
+        Ok(Parsed::Go(call)) => call,
+        Ok(Parsed::Help(command)) => {
+            return show(&command.map_or_else(help::global_help, help::command_help))
+        }
+        Err(e) => return fail(&mut log, &format!("coracle: {e}")),
+    };
+    let runtime = commands::runtime(&global);
+    let result = commands::execute(&runtime, &call);
+    for line in runtime.take_trace() {
+        log.debug(&line);
+    }
+    match result {
+        Ok(code) => code,
+        Err(e) => fail(&mut log, &e.line(call.name())),
+    }
+}
+
+/// Prints help or version text; exit status 0 unless stdout fails.
+fn show(text: &str) -> i32 {
+    match commands::print(text) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+fn fail(log: &mut Logger, line: &str) -> i32 {
+    log.error(line);
+    1
+}

@@ -6,9 +6,11 @@
 
 mod linux;
 mod state;
+mod template;
 
 pub use linux::*;
 pub use state::*;
+pub use template::default_spec;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
