@@ -108,9 +108,9 @@ pub fn execute(runtime: &Runtime, call: &Matches) -> Result<i32, Error> {
         Cmd::Ps => ps(runtime, call).map(|()| 0)?,
         Cmd::Spec => spec(call).map(|()| 0)?,
         Cmd::Help => print_help(call).map(|()| 0)?,
-        Cmd::Pause | Cmd::Resume | Cmd::Update | Cmd::Events | Cmd::Features => {
-            return Err(Error::NotYet(command.name))
-        }
+        Cmd::Pause => runtime.pause(id).map(|()| 0)?,
+        Cmd::Resume => runtime.resume(id).map(|()| 0)?,
+        Cmd::Update | Cmd::Events | Cmd::Features => return Err(Error::NotYet(command.name)),
         Cmd::Checkpoint | Cmd::Restore => return Err(Error::Unsupported(command.name)),
     };
     Ok(code)
@@ -137,11 +137,9 @@ fn kill(runtime: &Runtime, call: &Matches) -> Result<(), Error> {
 
 /// `run` returns the container's exit status (0 once started with --detach).
 fn run(runtime: &Runtime, call: &Matches) -> Result<i32, Error> {
-    if call.is_on("keep") {
-        return Err(Error::NotYet("run --keep"));
-    }
     let options = create_options(call)?;
-    Ok(runtime.run(&call.args[0], &options, call.is_on("detach"))?)
+    let (detach, keep) = (call.is_on("detach"), call.is_on("keep"));
+    Ok(runtime.run(&call.args[0], &options, detach, keep)?)
 }
 
 fn create_options(call: &Matches) -> Result<CreateOptions, Error> {
@@ -518,8 +516,8 @@ mod tests {
             "coracle kill: invalid signal 'FOO'"
         );
         assert_eq!(
-            Error::NotYet("pause").line("pause"),
-            "coracle: pause is not supported yet"
+            Error::NotYet("update").line("update"),
+            "coracle: update is not supported yet"
         );
     }
 }

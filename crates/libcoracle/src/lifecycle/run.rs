@@ -6,9 +6,16 @@ use std::os::fd::AsFd;
 
 impl Runtime {
     /// Creates and starts the container. With `detach` it returns at once
-    /// (0); otherwise it waits for the process, deletes the container and
-    /// returns the process's exit code (128 + N when signal N killed it).
-    pub fn run(&self, id: &str, options: &CreateOptions, detach: bool) -> Result<i32, Error> {
+    /// (0); otherwise it waits for the process, deletes the container
+    /// (unless `keep`) and returns the process's exit code (128 + N when
+    /// signal N killed it).
+    pub fn run(
+        &self,
+        id: &str,
+        options: &CreateOptions,
+        detach: bool,
+        keep: bool,
+    ) -> Result<i32, Error> {
         let created = self.create_container(id, options)?;
         if let Err(err) = self.start(id) {
             let _ = self.delete(id, true);
@@ -18,7 +25,9 @@ impl Runtime {
             return Ok(0);
         }
         let code = wait_forwarding(created.pid, created.pidfd.as_fd());
-        self.delete(id, true)?;
+        if !keep {
+            self.delete(id, true)?;
+        }
         code
     }
 }
