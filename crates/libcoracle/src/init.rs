@@ -145,7 +145,7 @@ fn open_console(plan: &Plan, socket: BorrowedFd<'_>) -> Result<Pty, StepError> {
     set_console_size(pty.master.as_fd(), plan.process.console_size)?;
     terminal::send_master(socket, &pty.master).map_err(step("console socket"))?;
     plan.rootfs
-        .mount_console(pty.peer.as_fd())
+        .bind_console(pty.peer.as_fd())
         .map_err(step("mount /dev/console"))?;
     Ok(pty)
 }
