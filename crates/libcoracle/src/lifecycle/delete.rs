@@ -44,8 +44,11 @@ impl Runtime {
                 self.kill_and_wait(&record)?;
             }
         }
-        // Processes the init left behind in the cgroup go with it.
-        cgroup.signal_all(libc::SIGKILL)?;
+        // Processes the init left behind in the cgroup go with it (the
+        // freeze-kill-thaw sequence is skipped when there are none).
+        if !cgroup.pids()?.is_empty() {
+            cgroup.signal_all(libc::SIGKILL)?;
+        }
         cgroup.remove()?;
         let state =
             serde_json::to_string(&state_document(&record, Status::Stopped)).expect("serializes");
