@@ -5,6 +5,7 @@
 //! handed. Everything above this module is safe Rust.
 
 pub mod fs;
+pub mod mount;
 pub mod process;
 pub mod socket;
 
