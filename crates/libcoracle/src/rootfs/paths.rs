@@ -4,7 +4,7 @@
 //! created one at a time relative to the descriptor of their parent.
 
 use crate::sys::fs::{openat2, resolve};
-use crate::sys::mount::mkdirat;
+use crate::sys::mount::{mkdirat, readlinkat};
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -75,44 +75,25 @@ pub(crate) fn open_in(
     openat2(root, rel, flags, 0, resolve::IN_ROOT | extra)
 }
 
+/// What to create for a missing last component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Dir,
+    File,
+}
+
 /// Opens the directory `rel` inside `root`, creating missing components
-/// (mode 0755) one by one relative to their parent's descriptor.
+/// (mode 0755) one by one relative to their parent's descriptor. `extra`
+/// may add `RESOLVE_NO_SYMLINKS`.
 pub(crate) fn open_dir_creating(
     root: BorrowedFd<'_>,
     rel: &CStr,
     extra: u64,
 ) -> io::Result<OwnedFd> {
-    const FLAGS: i32 = libc::O_PATH | libc::O_DIRECTORY;
-    match open_in(root, rel, FLAGS, extra) {
-        Err(err) if is_errno(&err, libc::ENOENT) => {}
-        other => return other,
+    match open_in(root, rel, libc::O_PATH | libc::O_DIRECTORY, extra) {
+        Err(err) if is_errno(&err, libc::ENOENT) => walk_creating(root, rel, Last::Dir, extra),
+        other => other,
     }
-    let bytes = rel.to_bytes();
-    let mut parent: Option<OwnedFd> = None;
-    let mut start = 0;
-    let ends = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b == b'/')
-        .map(|(i, _)| i)
-        .chain(std::iter::once(bytes.len()));
-    for end in ends {
-        let prefix = c_string(&bytes[..end])?;
-        let dir = match open_in(root, &prefix, FLAGS, extra) {
-            Err(err) if is_errno(&err, libc::ENOENT) => {
-                let name = c_string(&bytes[start..end])?;
-                let at = parent.as_ref().map_or(root, |fd| fd.as_fd());
-                match mkdirat(at, &name, 0o755) {
-                    Err(err) if !is_errno(&err, libc::EEXIST) => return Err(err),
-                    _ => open_in(root, &prefix, FLAGS, extra)?,
-                }
-            }
-            other => other?,
-        };
-        parent = Some(dir);
-        start = end + 1;
-    }
-    parent.ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }
 
 /// Opens the file `path` inside `root` (`O_PATH`), creating it empty (and
@@ -120,16 +101,81 @@ pub(crate) fn open_dir_creating(
 /// needs a file to cover.
 pub(crate) fn open_file_creating(root: BorrowedFd<'_>, path: &InnerPath) -> io::Result<OwnedFd> {
     match open_in(root, &path.rel, libc::O_PATH, 0) {
-        Err(err) if is_errno(&err, libc::ENOENT) => {}
-        other => return other,
+        Err(err) if is_errno(&err, libc::ENOENT) => walk_creating(root, &path.rel, Last::File, 0),
+        other => other,
     }
-    let (parent, name) = path.split_last();
-    let parent = match parent {
-        Some(rel) => Some(open_dir_creating(root, &rel, 0)?),
-        None => None,
-    };
-    let at = parent.as_ref().map_or(root, |fd| fd.as_fd());
-    create_empty_file(at, &name)
+}
+
+/// The most symlinks followed in one walk, as the kernel's limit.
+const MAX_LINKS: usize = 40;
+
+/// Resolves `rel` inside `root` one component at a time, creating what is
+/// missing. Symlinks (unless `extra` has `RESOLVE_NO_SYMLINKS`) are
+/// followed by hand, so that a dangling one (`/etc/resolv.conf ->
+/// ../run/x`) leads to its target being created inside the root; `..` is
+/// applied to the resolved path, which has no symlinks left. Every step
+/// is a single name relative to a descriptor, so nothing leaves the root.
+fn walk_creating(root: BorrowedFd<'_>, rel: &CStr, last: Last, extra: u64) -> io::Result<OwnedFd> {
+    let no_symlinks = extra & resolve::NO_SYMLINKS != 0;
+    // Components still to resolve, the next one last.
+    let mut todo: Vec<Vec<u8>> = components(rel.to_bytes()).rev().collect();
+    // The resolved path so far and its descriptor.
+    let mut done: Vec<Vec<u8>> = Vec::new();
+    let mut dir = open_in(root, c".", libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == b".." {
+            // The resolved path has no symlinks: ".." is lexical here.
+            done.pop();
+            let path = if done.is_empty() {
+                c".".to_owned()
+            } else {
+                c_string(&done.join(&b'/'))?
+            };
+            dir = open_in(root, &path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            continue;
+        }
+        let c_name = c_string(&name)?;
+        let flags = libc::O_PATH | libc::O_NOFOLLOW;
+        let next = match openat2(dir.as_fd(), &c_name, flags, 0, resolve::BENEATH) {
+            Ok(fd) => fd,
+            Err(err) if is_errno(&err, libc::ENOENT) => {
+                if todo.is_empty() && last == Last::File {
+                    create_empty_file(dir.as_fd(), &c_name)?
+                } else {
+                    match mkdirat(dir.as_fd(), &c_name, 0o755) {
+                        Err(err) if !is_errno(&err, libc::EEXIST) => return Err(err),
+                        _ => openat2(dir.as_fd(), &c_name, flags, 0, resolve::BENEATH)?,
+                    }
+                }
+            }
+            Err(err) => return Err(err),
+        };
+        if crate::sys::fs::fstat(next.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            links += 1;
+            if no_symlinks || links > MAX_LINKS {
+                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            let target = readlinkat(next.as_fd(), c"")?;
+            let target = target.as_bytes();
+            if target.starts_with(b"/") {
+                done.clear();
+                dir = open_in(root, c".", libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            }
+            todo.extend(components(target).rev());
+            continue;
+        }
+        done.push(name);
+        dir = next;
+    }
+    Ok(dir)
+}
+
+/// The non-empty, non-`.` components of a path.
+fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .map(<[u8]>::to_vec)
 }
 
 /// Creates the empty file `name` in `dir` (or opens it if it is already

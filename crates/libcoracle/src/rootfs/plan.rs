@@ -330,3 +330,224 @@ fn inner_paths(field: &str, paths: &[String]) -> Result<Vec<InnerPath>, RootfsEr
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rootfs::tests::TempDir;
+
+    fn plan(bundle: &Path, json: &str) -> Result<RootfsPlan, RootfsError> {
+        let spec: Spec = serde_json::from_str(json).unwrap();
+        RootfsPlan::from_spec(&spec, bundle, RootfsOptions::default())
+    }
+
+    fn with_mounts(mounts: &str) -> String {
+        format!(r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},"mounts":{mounts}}}"#)
+    }
+
+    fn with_linux(linux: &str) -> String {
+        format!(r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},"linux":{linux}}}"#)
+    }
+
+    fn error(bundle: &Path, json: &str) -> String {
+        plan(bundle, json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn root_path_is_resolved_and_checked() {
+        let tmp = TempDir::new("plan-root");
+        let p = plan(tmp.path(), &with_mounts("[]")).unwrap();
+        assert_eq!(
+            p.root_path(),
+            tmp.path().join("rootfs").canonicalize().unwrap()
+        );
+        let abs = format!(
+            r#"{{"ociVersion":"1","root":{{"path":"{}"}}}}"#,
+            tmp.path().join("rootfs").display()
+        );
+        assert_eq!(
+            plan(Path::new("/"), &abs).unwrap().root_path(),
+            p.root_path()
+        );
+        let err = error(tmp.path(), r#"{"ociVersion":"1","root":{"path":"nope"}}"#);
+        assert_eq!(
+            err,
+            format!(
+                "root.path {}/nope: No such file or directory (os error 2)",
+                tmp.path().display()
+            )
+        );
+        std::fs::write(tmp.path().join("file"), "").unwrap();
+        let err = error(tmp.path(), r#"{"ociVersion":"1","root":{"path":"file"}}"#);
+        assert!(err.ends_with("Not a directory (os error 20)"), "{err}");
+        assert_eq!(error(tmp.path(), r#"{"ociVersion":"1"}"#), "root: missing");
+    }
+
+    #[test]
+    fn mounts_are_checked() {
+        let tmp = TempDir::new("plan-mounts");
+        let cases = [
+            (
+                r#"[{"destination":"proc","type":"proc"}]"#,
+                "mounts[0] (proc): destination is not an absolute path",
+            ),
+            (
+                r#"[{"destination":"/","type":"tmpfs"}]"#,
+                "mounts[0] (/): destination must not be the root nor contain a NUL byte",
+            ),
+            (
+                r#"[{"destination":"/x","type":"tmpfs"},{"destination":"/y","type":"tmpfs","options":["ridmap"]}]"#,
+                "mounts[1] (/y): option \"ridmap\": idmapped mounts are not supported",
+            ),
+            (
+                r#"[{"destination":"/x","options":["rbind"]}]"#,
+                "mounts[0] (/x): a bind mount needs a source",
+            ),
+            (
+                r#"[{"destination":"/x","source":"/y"}]"#,
+                "mounts[0] (/x): no filesystem type and not a bind mount",
+            ),
+            (
+                r#"[{"destination":"/x","type":"proc","options":["tmpcopyup"]}]"#,
+                "mounts[0] (/x): tmpcopyup needs type tmpfs",
+            ),
+        ];
+        for (mounts, expected) in cases {
+            assert_eq!(error(tmp.path(), &with_mounts(mounts)), expected);
+        }
+    }
+
+    #[test]
+    fn mount_kinds() {
+        let tmp = TempDir::new("plan-kinds");
+        let p = plan(
+            tmp.path(),
+            &with_mounts(
+                r#"[
+                {"destination":"/proc","type":"proc","source":"proc"},
+                {"destination":"/data/../v","type":"none","source":"vol","options":["rbind","ro"]},
+                {"destination":"/h","type":"bind","source":"/etc/hosts"},
+                {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["ro"]},
+                {"destination":"/dev/pts","type":"devpts","options":["newinstance","ptmxmode=0666"]}
+            ]"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            p.mounts[0].kind,
+            MountKind::Filesystem {
+                fstype: c"proc".to_owned(),
+                source: Some(c"proc".to_owned())
+            }
+        );
+        let vol = tmp.path().join("vol");
+        assert_eq!(
+            p.mounts[1].kind,
+            MountKind::Bind {
+                source: CString::new(vol.to_str().unwrap()).unwrap()
+            }
+        );
+        assert_eq!(p.mounts[1].dest.shown, "/v");
+        assert_eq!(p.mounts[1].field(), "mounts[1] (/v)");
+        assert!(matches!(p.mounts[2].kind, MountKind::Bind { .. }));
+        assert_eq!(p.mounts[2].opts.bind, None);
+        assert_eq!(p.mounts[3].kind, MountKind::Cgroup);
+        assert_eq!(
+            p.mounts[4].opts.data.as_deref(),
+            Some(c"newinstance,ptmxmode=0666")
+        );
+        assert!(p.ptmx_link && p.dev_links);
+    }
+
+    #[test]
+    fn host_dev_bind_disables_dev_setup() {
+        let tmp = TempDir::new("plan-hostdev");
+        let json = with_mounts(r#"[{"destination":"/dev","source":"/dev","options":["rbind"]}]"#);
+        let p = plan(tmp.path(), &json).unwrap();
+        assert!(p.devices.is_empty() && !p.dev_links && !p.ptmx_link);
+    }
+
+    #[test]
+    fn devices_are_checked_and_merged_with_defaults() {
+        let tmp = TempDir::new("plan-devices");
+        let p = plan(
+            tmp.path(),
+            &with_linux(
+                r#"{"devices":[
+                {"path":"/dev/fuse","type":"c","major":10,"minor":229,"fileMode":438,"uid":0,"gid":0},
+                {"path":"/dev/null","type":"c","major":1,"minor":3,"fileMode":384},
+                {"path":"/run/fifo","type":"p"}
+            ]}"#,
+            ),
+        )
+        .unwrap();
+        let paths: Vec<&str> = p.devices.iter().map(|d| d.path.shown.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/dev/zero",
+                "/dev/full",
+                "/dev/random",
+                "/dev/urandom",
+                "/dev/tty",
+                "/dev/fuse",
+                "/dev/null",
+                "/run/fifo"
+            ]
+        );
+        let null = &p.devices[6];
+        assert_eq!(
+            (null.kind, null.perm, null.rdev),
+            (libc::S_IFCHR, 0o600, libc::makedev(1, 3))
+        );
+        assert_eq!(p.devices[7].kind, libc::S_IFIFO);
+        assert_eq!(p.devices[0].perm, 0o666);
+        let cases = [
+            (
+                r#"{"devices":[{"path":"/dev/x","type":"q","major":1,"minor":1}]}"#,
+                "linux.devices[0] (/dev/x): unknown type \"q\" (expected c, b, u or p)",
+            ),
+            (
+                r#"{"devices":[{"path":"/dev/x","type":"b","minor":1}]}"#,
+                "linux.devices[0] (/dev/x): major is required",
+            ),
+            (
+                r#"{"devices":[{"path":"/dev/x","type":"c","major":1,"minor":-1}]}"#,
+                "linux.devices[0] (/dev/x): minor -1 is out of range",
+            ),
+            (
+                r#"{"devices":[{"path":"dev/x","type":"p"}]}"#,
+                "linux.devices[0] (dev/x): path is not an absolute file path",
+            ),
+        ];
+        for (linux, expected) in cases {
+            assert_eq!(error(tmp.path(), &with_linux(linux)), expected);
+        }
+    }
+
+    #[test]
+    fn propagation_and_paths_are_checked() {
+        let tmp = TempDir::new("plan-prop");
+        let p = plan(tmp.path(), &with_linux(r#"{"rootfsPropagation":"shared"}"#)).unwrap();
+        assert_eq!(p.propagation.initial, libc::MS_SLAVE);
+        assert_eq!(p.propagation.last, Some((libc::MS_SHARED, false)));
+        let p = plan(tmp.path(), &with_linux("{}")).unwrap();
+        assert_eq!(p.propagation.initial, libc::MS_PRIVATE);
+        assert_eq!(p.propagation.last, None);
+        assert_eq!(
+            error(tmp.path(), &with_linux(r#"{"rootfsPropagation":"bogus"}"#)),
+            "linux.rootfsPropagation: unknown value \"bogus\" (expected shared, slave, private or unbindable)"
+        );
+        assert_eq!(
+            error(
+                tmp.path(),
+                &with_linux(r#"{"maskedPaths":["/proc/kcore","proc/x"]}"#)
+            ),
+            "linux.maskedPaths[1] (proc/x): not an absolute path below /"
+        );
+        assert_eq!(
+            error(tmp.path(), &with_linux(r#"{"readonlyPaths":["/"]}"#)),
+            "linux.readonlyPaths[0] (/): not an absolute path below /"
+        );
+    }
+}
