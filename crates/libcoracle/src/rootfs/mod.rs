@@ -166,7 +166,7 @@ impl RootfsPlan {
         }
         let rec = libc::MS_REC | self.propagation.initial;
         sys::mount::mount(None, c"/", None, rec, None)
-            .map_err(|e| RootfsError::os("make / private before mounting", e))?;
+            .map_err(|e| RootfsError::os("set the propagation of / before mounting", e))?;
         self.bind_root()?;
         let root = self.root()?;
         for m in &self.mounts {

@@ -46,6 +46,12 @@ impl InnerPath {
         })
     }
 
+    /// The same path taken on the host, as an absolute C string.
+    pub fn host_c(&self) -> CString {
+        // `shown` is `/` and `rel`, which has no NUL byte.
+        CString::new(self.shown.as_bytes()).unwrap_or_default()
+    }
+
     /// The parent directory (relative; `None` for the rootfs itself) and
     /// the last component.
     pub fn split_last(&self) -> (Option<CString>, CString) {
@@ -91,8 +97,12 @@ pub(crate) fn open_dir_creating(
     extra: u64,
 ) -> io::Result<OwnedFd> {
     match open_in(root, rel, libc::O_PATH | libc::O_DIRECTORY, extra) {
-        Err(err) if is_errno(&err, libc::ENOENT) => walk_creating(root, rel, Last::Dir, extra),
-        other => other,
+        Err(err) if is_errno(&err, libc::ENOENT) => {}
+        other => return other,
+    }
+    match create_last(root, rel, Last::Dir, extra) {
+        Some(fd) => Ok(fd),
+        None => walk_creating(root, rel, Last::Dir, extra),
     }
 }
 
@@ -101,8 +111,39 @@ pub(crate) fn open_dir_creating(
 /// needs a file to cover.
 pub(crate) fn open_file_creating(root: BorrowedFd<'_>, path: &InnerPath) -> io::Result<OwnedFd> {
     match open_in(root, &path.rel, libc::O_PATH, 0) {
-        Err(err) if is_errno(&err, libc::ENOENT) => walk_creating(root, &path.rel, Last::File, 0),
-        other => other,
+        Err(err) if is_errno(&err, libc::ENOENT) => {}
+        other => return other,
+    }
+    match create_last(root, &path.rel, Last::File, 0) {
+        Some(fd) => Ok(fd),
+        None => walk_creating(root, &path.rel, Last::File, 0),
+    }
+}
+
+/// The usual case of a missing path: only its last component is missing.
+/// Creates it in its parent, or gives up (`None`) for the full walk to
+/// handle (missing parents, a dangling symlink).
+fn create_last(root: BorrowedFd<'_>, rel: &CStr, last: Last, extra: u64) -> Option<OwnedFd> {
+    let bytes = rel.to_bytes();
+    let (parent, name) = match bytes.iter().rposition(|&b| b == b'/') {
+        Some(i) => (
+            Some(c_string(&bytes[..i]).ok()?),
+            c_string(&bytes[i + 1..]).ok()?,
+        ),
+        None => (None, rel.to_owned()),
+    };
+    let opened = match parent {
+        Some(parent) => Some(open_in(root, &parent, libc::O_PATH | libc::O_DIRECTORY, extra).ok()?),
+        None => None,
+    };
+    let dir = opened.as_ref().map_or(root, |fd| fd.as_fd());
+    match last {
+        Last::File => create_empty_file(dir, &name).ok(),
+        Last::Dir => {
+            mkdirat(dir, &name, 0o755).ok()?;
+            let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            openat2(dir, &name, flags, 0, resolve::BENEATH).ok()
+        }
     }
 }
 
@@ -204,6 +245,54 @@ fn c_string(bytes: &[u8]) -> io::Result<CString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rootfs::tests::TempDir;
+    use std::os::unix::fs::symlink;
+
+    fn root_of(tmp: &TempDir) -> OwnedFd {
+        let path = CString::new(tmp.path().join("rootfs").to_str().unwrap()).unwrap();
+        crate::sys::fs::openat(None, &path, libc::O_PATH | libc::O_DIRECTORY, 0).unwrap()
+    }
+
+    #[test]
+    fn creation_follows_dangling_links_inside_the_root() {
+        let tmp = TempDir::new("paths-dangling");
+        let rootfs = tmp.path().join("rootfs");
+        std::fs::create_dir(rootfs.join("etc")).unwrap();
+        symlink("../run/x/resolv.conf", rootfs.join("etc/resolv.conf")).unwrap();
+        symlink("/../../../outside", rootfs.join("abs")).unwrap();
+        let root = root_of(&tmp);
+        let file = InnerPath::parse("/etc/resolv.conf").unwrap();
+        open_file_creating(root.as_fd(), &file).unwrap();
+        assert!(rootfs.join("run/x/resolv.conf").is_file());
+        open_dir_creating(root.as_fd(), c"abs/a/b", 0).unwrap();
+        assert!(rootfs.join("outside/a/b").is_dir());
+        assert!(!tmp.path().join("outside").exists());
+        // Existing paths are found as they are, through links.
+        open_dir_creating(root.as_fd(), c"abs/a", 0).unwrap();
+        open_file_creating(root.as_fd(), &file).unwrap();
+    }
+
+    #[test]
+    fn creation_refuses_loops_and_links_when_asked() {
+        let tmp = TempDir::new("paths-loops");
+        let rootfs = tmp.path().join("rootfs");
+        symlink("b", rootfs.join("a")).unwrap();
+        symlink("a", rootfs.join("b")).unwrap();
+        std::fs::create_dir(rootfs.join("real")).unwrap();
+        symlink("real", rootfs.join("link")).unwrap();
+        let root = root_of(&tmp);
+        let err = open_dir_creating(root.as_fd(), c"a/x", 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        let err = open_dir_creating(root.as_fd(), c"link/x/y", resolve::NO_SYMLINKS).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        assert!(!rootfs.join("real/x").exists());
+        open_dir_creating(root.as_fd(), c"link/x/y", 0).unwrap();
+        assert!(rootfs.join("real/x/y").is_dir());
+        // A file in the way of a directory.
+        std::fs::write(rootfs.join("file"), "").unwrap();
+        let err = open_dir_creating(root.as_fd(), c"file/x", 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTDIR));
+    }
 
     fn rel(path: &str) -> Option<String> {
         InnerPath::parse(path).map(|p| p.rel.into_string().unwrap())

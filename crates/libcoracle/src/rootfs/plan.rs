@@ -214,17 +214,19 @@ fn mount_plan(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, Rootf
 fn device_plans(devices: &[Device]) -> Result<Vec<DevicePlan>, RootfsError> {
     let mut plans = Vec::with_capacity(DEFAULT_DEVICES.len() + devices.len());
     for (name, major, minor) in DEFAULT_DEVICES {
-        let path = format!("/dev/{name}");
+        let Some(path) = InnerPath::parse(&format!("/dev/{name}")) else {
+            continue;
+        };
         // A device the config lists itself is created as the config says.
         if devices
             .iter()
-            .any(|d| InnerPath::parse(&d.path).is_some_and(|p| p.shown == path))
+            .any(|d| InnerPath::parse(&d.path).as_ref() == Some(&path))
         {
             continue;
         }
         plans.push(DevicePlan {
-            host_path: CString::new(path.clone()).unwrap_or_default(),
-            path: InnerPath::parse(&path).ok_or_else(|| RootfsError::invalid(&path, "bad"))?,
+            host_path: path.host_c(),
+            path,
             kind: libc::S_IFCHR,
             perm: 0o666,
             rdev: libc::makedev(major, minor),
@@ -264,7 +266,7 @@ fn device_plan(i: usize, d: &Device) -> Result<DevicePlan, RootfsError> {
         libc::makedev(number("major", d.major)?, number("minor", d.minor)?)
     };
     Ok(DevicePlan {
-        host_path: path.rel_as_host(),
+        host_path: path.host_c(),
         path,
         kind,
         perm: d.file_mode.map_or(0o666, |m| m & 0o7777),
@@ -272,13 +274,6 @@ fn device_plan(i: usize, d: &Device) -> Result<DevicePlan, RootfsError> {
         uid: d.uid,
         gid: d.gid,
     })
-}
-
-impl InnerPath {
-    /// The same path on the host, as an absolute C string.
-    fn rel_as_host(&self) -> CString {
-        CString::new(self.shown.as_bytes()).unwrap_or_default()
-    }
 }
 
 fn root_propagation(value: Option<&str>) -> Result<RootPropagation, RootfsError> {

@@ -529,3 +529,83 @@ fn open_in_root_before_mount_all() {
         .to_string()
         .contains("mount_all has not run"));
 }
+
+/// Like [`contained`], in a new user namespace mapping every id to
+/// itself, which the parent writes before letting the child go on.
+fn contained_in_userns(body: impl FnOnce() -> Result<(), String>) -> i32 {
+    let flags = (libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID) as u64;
+    let (ready_r, ready_w) = crate::sys::fs::pipe().unwrap();
+    match clone_process(flags, None, false).unwrap() {
+        Forked::Child => {
+            drop(ready_w);
+            let mut buf = [0u8; 1];
+            let _ = crate::sys::fs::read(ready_r.as_fd(), &mut buf);
+            let code = match std::panic::catch_unwind(AssertUnwindSafe(body)) {
+                Ok(Ok(())) => 0,
+                Ok(Err(msg)) => {
+                    eprintln!("in the container: {msg}");
+                    1
+                }
+                Err(_) => 2,
+            };
+            exit_now(code)
+        }
+        Forked::Parent { pid, .. } => {
+            drop(ready_r);
+            fs::write(format!("/proc/{pid}/uid_map"), "0 0 4294967295").unwrap();
+            fs::write(format!("/proc/{pid}/gid_map"), "0 0 4294967295").unwrap();
+            crate::sys::fs::write_all(ready_w.as_fd(), b"x").unwrap();
+            drop(ready_w);
+            match wait_pid(pid, false).unwrap() {
+                Some(exit) => exit.shell_code(),
+                None => -1,
+            }
+        }
+    }
+}
+
+#[test]
+fn user_namespace_falls_back_to_binds() {
+    if !isolated("user_namespace_falls_back_to_binds") {
+        return;
+    }
+    let tmp = TempDir::new("userns");
+    let json = r#"{"ociVersion":"1.2.0","root":{"path":"rootfs","readonly":true},"mounts":[
+        {"destination":"/proc","type":"proc","source":"proc"},
+        {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]},
+        {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]}
+    ],"linux":{"maskedPaths":["/proc/timer_list","/proc/acpi"],"readonlyPaths":["/proc/sys"]}}"#;
+    let plan = make_plan(tmp.path(), json, false);
+    let code = contained_in_userns(|| {
+        let env = MountEnv {
+            cgroup_views: &[],
+            cgroup_ns: false,
+            console: None,
+        };
+        plan.mount_all(&env).map_err(|e| e.to_string())?;
+        plan.enter().map_err(|e| e.to_string())?;
+        // mknod is not allowed in a user namespace: the host's nodes.
+        let null = meta("/dev/null")?;
+        ensure(
+            null.file_type().is_char_device() && null.rdev() == libc::makedev(1, 3),
+            "/dev/null",
+        )?;
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/zero")
+            .map_err(|e| format!("open /dev/zero: {e}"))?;
+        // sysfs of a network namespace we do not own: the host's, read-only.
+        ensure(Path::new("/sys/kernel").is_dir(), "no /sys")?;
+        read_only("/sys/x")?;
+        char_device("/proc/timer_list", 1, 3, 0o666)?;
+        ensure(
+            fs::read_dir("/proc/acpi")
+                .map_err(|e| e.to_string())?
+                .count()
+                == 0,
+            "acpi",
+        )?;
+        read_only("/newdir")
+    });
+    assert_eq!(code, 0);
+}
