@@ -25,9 +25,8 @@ const FD_LINKS: [(&CStr, &CStr); 4] = [
 pub(super) fn populate(root: BorrowedFd<'_>, plan: &RootfsPlan) -> Result<(), RootfsError> {
     let dev = open_dev(root)?;
     for device in &plan.devices {
-        let (parent, name) = device.path.split_last();
         let opened;
-        let dir = match parent.as_deref() {
+        let dir = match device.parent.as_deref() {
             Some(p) if p == c"dev" => dev.as_fd(),
             Some(p) => {
                 opened = open_dir_creating(root, p, resolve::NO_SYMLINKS).map_err(|e| {
@@ -37,7 +36,7 @@ pub(super) fn populate(root: BorrowedFd<'_>, plan: &RootfsPlan) -> Result<(), Ro
             }
             None => root,
         };
-        create_device(dir, &name, device)?;
+        create_device(dir, &device.name, device)?;
     }
     if open_in(root, c"proc/self/fd", libc::O_PATH, 0).is_ok() {
         for (target, name) in FD_LINKS {

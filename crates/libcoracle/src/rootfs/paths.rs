@@ -55,14 +55,21 @@ impl InnerPath {
     /// The parent directory (relative; `None` for the rootfs itself) and
     /// the last component.
     pub fn split_last(&self) -> (Option<CString>, CString) {
-        let bytes = self.rel.as_bytes();
-        match bytes.iter().rposition(|&b| b == b'/') {
-            Some(i) => (
-                CString::new(&bytes[..i]).ok(),
-                CString::new(&bytes[i + 1..]).unwrap_or_default(),
-            ),
-            None => (None, self.rel.clone()),
-        }
+        let (parent, name) = split_parent(self.rel.as_bytes());
+        // Parts of a C string have no NUL byte.
+        (
+            parent.and_then(|p| CString::new(p).ok()),
+            CString::new(name).unwrap_or_default(),
+        )
+    }
+}
+
+/// A relative path's parent (`None` for a single component) and last
+/// component.
+fn split_parent(rel: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    match rel.iter().rposition(|&b| b == b'/') {
+        Some(i) => (Some(&rel[..i]), &rel[i + 1..]),
+        None => (None, rel),
     }
 }
 
@@ -124,16 +131,13 @@ pub(crate) fn open_file_creating(root: BorrowedFd<'_>, path: &InnerPath) -> io::
 /// Creates it in its parent, or gives up (`None`) for the full walk to
 /// handle (missing parents, a dangling symlink).
 fn create_last(root: BorrowedFd<'_>, rel: &CStr, last: Last, extra: u64) -> Option<OwnedFd> {
-    let bytes = rel.to_bytes();
-    let (parent, name) = match bytes.iter().rposition(|&b| b == b'/') {
-        Some(i) => (
-            Some(c_string(&bytes[..i]).ok()?),
-            c_string(&bytes[i + 1..]).ok()?,
-        ),
-        None => (None, rel.to_owned()),
-    };
+    let (parent, name) = split_parent(rel.to_bytes());
+    let name = c_string(name).ok()?;
     let opened = match parent {
-        Some(parent) => Some(open_in(root, &parent, libc::O_PATH | libc::O_DIRECTORY, extra).ok()?),
+        Some(parent) => {
+            let parent = c_string(parent).ok()?;
+            Some(open_in(root, &parent, libc::O_PATH | libc::O_DIRECTORY, extra).ok()?)
+        }
         None => None,
     };
     let dir = opened.as_ref().map_or(root, |fd| fd.as_fd());

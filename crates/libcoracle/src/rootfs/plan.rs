@@ -6,7 +6,7 @@
 use super::options::{self, MountOptions};
 use super::paths::InnerPath;
 use super::{RootfsError, RootfsOptions, RootfsPlan};
-use crate::spec::{Device, Mount, Spec};
+use crate::spec::{Device, Linux, Mount, Spec};
 use std::cell::OnceCell;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -53,6 +53,11 @@ impl MountPlan {
 pub(crate) struct DevicePlan {
     /// Its path in the container.
     pub path: InnerPath,
+    /// The directory it is created in, relative to the rootfs (`None`
+    /// for the rootfs itself).
+    pub parent: Option<CString>,
+    /// Its name in that directory.
+    pub name: CString,
     /// The same path on the host, bound when `mknod` is not allowed.
     pub host_path: CString,
     /// `S_IFCHR`/`S_IFBLK`/`S_IFIFO`, for `mknod` and for checks.
@@ -106,7 +111,8 @@ pub(super) fn build(
         .enumerate()
         .map(|(index, m)| mount_plan(index, m, bundle))
         .collect::<Result<Vec<_>, _>>()?;
-    let linux = spec.linux.clone().unwrap_or_default();
+    let default = Linux::default();
+    let linux = spec.linux.as_ref().unwrap_or(&default);
     // A bind of the host's /dev supplies every device already; creating
     // nodes or links there would change the host's /dev.
     let dev_from_host = mounts
@@ -183,9 +189,12 @@ fn mount_plan(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, Rootf
             .as_deref()
             .filter(|s| !s.is_empty())
             .ok_or_else(|| RootfsError::invalid(field(), "a bind mount needs a source"))?;
-        let source = bundle.join(source);
+        // Absolute: the init's working directory is not the caller's.
+        let source = std::path::absolute(bundle.join(source))
+            .map_err(|e| RootfsError::os(format!("{}: source", field()), e))?;
         MountKind::Bind {
-            source: c("source", &source.to_string_lossy())?,
+            source: CString::new(source.as_os_str().as_bytes())
+                .map_err(|_| RootfsError::invalid(field(), "source contains a NUL byte"))?,
         }
     } else if fstype == "cgroup" {
         MountKind::Cgroup
@@ -224,8 +233,11 @@ fn device_plans(devices: &[Device]) -> Result<Vec<DevicePlan>, RootfsError> {
         {
             continue;
         }
+        let (parent, name) = path.split_last();
         plans.push(DevicePlan {
             host_path: path.host_c(),
+            parent,
+            name,
             path,
             kind: libc::S_IFCHR,
             perm: 0o666,
@@ -265,8 +277,11 @@ fn device_plan(i: usize, d: &Device) -> Result<DevicePlan, RootfsError> {
         };
         libc::makedev(number("major", d.major)?, number("minor", d.minor)?)
     };
+    let (parent, name) = path.split_last();
     Ok(DevicePlan {
         host_path: path.host_c(),
+        parent,
+        name,
         path,
         kind,
         perm: d.file_mode.map_or(0o666, |m| m & 0o7777),
