@@ -15,8 +15,11 @@ use thiserror::Error;
 /// A message on the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    /// Runtime → child: the cgroup and id mappings are in place; go on.
+    /// Runtime → child: the id mappings are in place; go on.
     Go,
+    /// Runtime → child: the child is in its cgroup now (on cgroup v1, where
+    /// it joins after the clone).
+    CgroupJoined,
     /// Child → runtime: the mounts are done; run the runtime-side
     /// `prestart` and `createRuntime` hooks now.
     RunCreateHooks,
@@ -54,6 +57,7 @@ const TAG_RUN_CREATE_HOOKS: u8 = 2;
 const TAG_HOOKS_DONE: u8 = 3;
 const TAG_READY: u8 = 4;
 const TAG_FAILED: u8 = 5;
+const TAG_CGROUP_JOINED: u8 = 6;
 const MAX_MESSAGE: usize = 16 * 1024;
 
 /// One end of the channel.
@@ -97,6 +101,7 @@ impl Channel {
 fn encode(message: &Message) -> Vec<u8> {
     match message {
         Message::Go => vec![TAG_GO],
+        Message::CgroupJoined => vec![TAG_CGROUP_JOINED],
         Message::RunCreateHooks => vec![TAG_RUN_CREATE_HOOKS],
         Message::HooksDone(state) => tagged(TAG_HOOKS_DONE, state.as_bytes()),
         Message::Ready(trace) => tagged(TAG_READY, trace.as_bytes()),
@@ -121,6 +126,7 @@ fn decode(bytes: &[u8]) -> Result<Message, ChannelError> {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     match bytes {
         [TAG_GO] => Ok(Message::Go),
+        [TAG_CGROUP_JOINED] => Ok(Message::CgroupJoined),
         [TAG_RUN_CREATE_HOOKS] => Ok(Message::RunCreateHooks),
         [TAG_HOOKS_DONE, rest @ ..] => Ok(Message::HooksDone(text(rest))),
         [TAG_READY, rest @ ..] => Ok(Message::Ready(text(rest))),
@@ -141,6 +147,7 @@ mod tests {
         let (parent, child) = Channel::pair().unwrap();
         let messages = [
             Message::Go,
+            Message::CgroupJoined,
             Message::RunCreateHooks,
             Message::HooksDone("{}".into()),
             Message::Ready("mounts: 1.000 ms".into()),

@@ -66,6 +66,10 @@ pub struct InitArgs<'a> {
     pub preserve_fds: u32,
     /// The cgroup hierarchies the container's cgroup mount shows.
     pub cgroup_views: Vec<CgroupView>,
+    /// Whether the init creates its cgroup namespace itself, once the
+    /// runtime has put it in its cgroup (cgroup v1: a namespace made at the
+    /// clone would be rooted in the runtime's cgroup instead).
+    pub unshare_cgroup_ns: bool,
     /// The phase trace.
     pub trace: &'a Trace,
 }
@@ -96,8 +100,15 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<(CString, Option<String>), StepEr
     args.channel
         .expect(&Message::Go)
         .map_err(step("wait for the runtime"))?;
-    trace.phase("wait for cgroup and id maps");
+    trace.phase("wait for id maps");
     plan.namespaces.join().map_err(step("join namespaces"))?;
+    if args.unshare_cgroup_ns {
+        args.channel
+            .expect(&Message::CgroupJoined)
+            .map_err(step("wait for the cgroup"))?;
+        sys::process::unshare(libc::CLONE_NEWCGROUP)
+            .map_err(step("create the cgroup namespace"))?;
+    }
     trace.phase("join namespaces");
     let env = MountEnv {
         cgroup_views: &args.cgroup_views,

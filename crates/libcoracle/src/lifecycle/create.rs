@@ -6,6 +6,7 @@ use crate::channel::{Channel, Message};
 use crate::config::{self, Plan, PlanOptions};
 use crate::hooks;
 use crate::init::{self, InitArgs};
+use crate::namespaces::Kind;
 use crate::rootfs::CgroupView;
 use crate::spec::{State, Status, OCI_VERSION};
 use crate::state::{self, ContainerDir, Record};
@@ -94,10 +95,17 @@ impl Runtime {
         let (channel, child_channel) = Channel::pair()?;
         plan.namespaces.enter_pid_for_children()?;
         let cgroup_views = views_of(&cgroup);
+        // Born in its cgroup (v2), the init gets its cgroup namespace with
+        // the clone; otherwise it makes it once it has joined.
+        let born_in_cgroup = cgroup.clone_target().is_some();
+        let unshare_cgroup_ns = !born_in_cgroup && plan.namespaces.is_new(Kind::Cgroup);
+        let mut flags = plan.namespaces.clone_flags();
+        if unshare_cgroup_ns {
+            flags &= !(libc::CLONE_NEWCGROUP as u64);
+        }
 
-        let forked =
-            sys::process::clone_process(plan.namespaces.clone_flags(), cgroup.clone_target(), true)
-                .map_err(Error::io("clone the container's init"))?;
+        let forked = sys::process::clone_process(flags, cgroup.clone_target(), true)
+            .map_err(Error::io("clone the container's init"))?;
         let (pid, pidfd) = match forked {
             Forked::Child => {
                 dir.release_in_child();
@@ -109,6 +117,7 @@ impl Runtime {
                     console_socket,
                     preserve_fds,
                     cgroup_views,
+                    unshare_cgroup_ns,
                     trace,
                 })
             }
@@ -120,11 +129,6 @@ impl Runtime {
         drop(state_dir);
         trace.phase("clone");
 
-        let cgroup = undo.cgroup.as_ref().expect("set above");
-        if cgroup.clone_target().is_none() {
-            cgroup.add_process(pid)?;
-            trace.phase("cgroup join");
-        }
         if plan.namespaces.needs_id_maps() {
             plan.namespaces.write_id_maps(pid)?;
             trace.phase("id maps");
@@ -134,6 +138,18 @@ impl Runtime {
                 .map_err(Error::io("process.oomScoreAdj: write oom_score_adj"))?;
         }
         channel.send(&Message::Go)?;
+        // On v1 the join (which can wait for an RCU grace period) overlaps
+        // the init's mount work; the init forks nothing (hooks) and execs
+        // nothing before the runtime has read its next message, which
+        // comes after the join.
+        let cgroup = undo.cgroup.as_ref().expect("set above");
+        if !born_in_cgroup {
+            cgroup.add_process(pid)?;
+            trace.phase("cgroup join");
+            if unshare_cgroup_ns {
+                channel.send(&Message::CgroupJoined)?;
+            }
+        }
         self.follow_init(&plan, &dir, &channel, pid)?;
 
         let (_, start_time) = state::proc_stat(pid)
