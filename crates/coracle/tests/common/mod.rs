@@ -591,6 +591,9 @@ impl Bundle {
     /// its host path: the container reports what it sees through files there.
     pub fn out_dir(&mut self, t: &Test) -> PathBuf {
         let host = t.host_dir(&t.unique("out"));
+        // The mount point exists, so that even a container root that does
+        // not own the rootfs (user namespace) needs not create it.
+        fs::create_dir_all(self.rootfs().join("out")).unwrap();
         self.bind(&host, "/out");
         host
     }
