@@ -865,6 +865,20 @@ pub fn wait_for_file(path: &Path) {
     }
 }
 
+/// Polls until process `pid` runs a program named `comm` (bounded).
+#[track_caller]
+pub fn wait_for_comm(pid: i32, comm: &str) {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let now = read(Path::new(&format!("/proc/{pid}/comm")));
+        if now.trim_end() == comm {
+            return;
+        }
+        assert!(Instant::now() < end, "process {pid} still runs {now:?}, want {comm}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Runs a host command, asserting success; returns its stdout.
 #[track_caller]
 pub fn host(cmd: &str, args: &[&str]) -> String {
@@ -1222,18 +1236,35 @@ pub fn read_pty(master: OwnedFd) -> String {
     String::from_utf8_lossy(&buf).replace("\r\n", "\n")
 }
 
-/// Makes `fd` appear as fd `target` in a spawned command (not close-on-exec).
-pub fn pass_fd(cmd: &mut Command, fd: RawFd, target: RawFd) {
-    // SAFETY: dup2 is async-signal-safe; fd stays open in the parent until
-    // the command is spawned.
+/// Makes each `(fd, target)` appear as fd `target` (not close-on-exec) in
+/// a spawned command. Returns the high close-on-exec copies the child dups
+/// from: keep them until the command is spawned.
+pub fn pass_fds(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> Vec<OwnedFd> {
+    let mut copies = Vec::new();
+    let mut pairs = Vec::new();
+    for &(fd, target) in fds {
+        // A copy above every target, so that one dup2 cannot clobber the
+        // source of the next.
+        // SAFETY: F_DUPFD_CLOEXEC on an fd the caller owns.
+        let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 1000) };
+        assert!(high >= 0, "dup fd {fd}: {}", std::io::Error::last_os_error());
+        // SAFETY: high is a fresh fd we now own.
+        copies.push(unsafe { OwnedFd::from_raw_fd(high) });
+        pairs.push((high, target));
+    }
+    // SAFETY: only dup2, which is async-signal-safe, runs between fork and
+    // exec.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(fd, target) < 0 {
-                return Err(std::io::Error::last_os_error());
+            for &(high, target) in &pairs {
+                if libc::dup2(high, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
     }
+    copies
 }
 
 /// Capability numbers of capabilities(7) used by the tests.
