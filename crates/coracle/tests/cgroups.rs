@@ -67,8 +67,13 @@ fn relative_cgroups_path() {
     assert!(!c.cgroups.is_empty());
     let dirs = c.cgroups.clone();
     c.force_delete();
-    for d in dirs {
+    for d in &dirs {
         assert!(!d.exists(), "{} left after delete", d.display());
+    }
+    // The parent the runtime made on the way may be shared by other
+    // containers: removing it is not asked for. Ours, remove it.
+    for d in dirs {
+        let _ = fs::remove_dir(d.parent().unwrap());
     }
 }
 

@@ -470,6 +470,7 @@ impl Default for Test {
 
 impl Drop for Test {
     fn drop(&mut self) {
+        reap_container_orphans();
         let mut problems = Vec::new();
         // Containers the test forgot (or a failed assertion skipped).
         for name in self.state_entries() {
@@ -809,13 +810,17 @@ pub fn ppid_of(pid: i32) -> Option<i32> {
 
 /// Reaps `pid` if it is our child (a container init reparented to this
 /// subreaper), waiting for it to exit (bounded) and killing it past the
-/// deadline. Never touches other processes.
+/// deadline. Never touches other processes, never blocks without bound.
 pub fn reap(pid: i32) {
     if pid <= 0 || ppid_of(pid) != Some(std::process::id() as i32) {
         return;
     }
     let end = Instant::now() + DEADLINE;
+    let mut killed = false;
     loop {
+        // An exiting init waits until every process of its pid namespace is
+        // reaped; the orphans among them (e.g. of `exec --detach`) are ours.
+        reap_container_orphans();
         let mut status = 0;
         // SAFETY: waitpid on one specific pid with a valid status pointer.
         let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -823,13 +828,32 @@ pub fn reap(pid: i32) {
             return; // reaped, or not ours after all (ECHILD)
         }
         if Instant::now() > end {
+            if killed {
+                eprintln!("warning: could not reap {pid}");
+                return;
+            }
             // SAFETY: kill of our own child, which waitpid just confirmed.
             unsafe { libc::kill(pid, libc::SIGKILL) };
-            // SAFETY: as above; blocking until the killed child is gone.
-            unsafe { libc::waitpid(pid, &mut status, 0) };
-            return;
+            killed = true;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reaps our zombie children that lived in a nested pid namespace: they are
+/// container processes reparented to us, never a `Command` of ours (those
+/// run in our own pid namespace), so reaping them cannot steal a `wait`.
+pub fn reap_container_orphans() {
+    for kid in children_of(std::process::id() as i32) {
+        let status = read(Path::new(&format!("/proc/{kid}/status")));
+        let fields = status_fields(&status);
+        let zombie = fields.get("State").is_some_and(|s| s.starts_with('Z'));
+        let nested = fields.get("NSpid").is_some_and(|p| p.split_whitespace().count() > 1);
+        if zombie && nested {
+            let mut st = 0;
+            // SAFETY: waitpid on a specific zombie child of ours.
+            unsafe { libc::waitpid(kid, &mut st, libc::WNOHANG) };
+        }
     }
 }
 
