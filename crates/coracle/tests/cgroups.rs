@@ -35,12 +35,27 @@ fn absolute_cgroups_path() {
         let dir = cgroup_dir(ctrl, &cg).unwrap();
         assert!(dir.is_dir(), "{} missing", dir.display());
         let procs = read(&dir.join("cgroup.procs"));
-        assert!(procs.lines().any(|p| p == c.pid.to_string()), "init not in {}: {procs}", dir.display());
-        assert_eq!(cgroup_path_of(&c.pid.to_string(), ctrl).as_deref(), Some(cg.as_str()));
+        assert!(
+            procs.lines().any(|p| p == c.pid.to_string()),
+            "init not in {}: {procs}",
+            dir.display()
+        );
+        assert_eq!(
+            cgroup_path_of(&c.pid.to_string(), ctrl).as_deref(),
+            Some(cg.as_str())
+        );
     }
     let inside = c.stdout();
-    assert!(inside.lines().any(|l| l.ends_with(&format!(":pids:{cg}"))), "{inside}");
-    assert!(inside.lines().any(|l| l.ends_with(&format!(":memory:{cg}"))), "{inside}");
+    assert!(
+        inside.lines().any(|l| l.ends_with(&format!(":pids:{cg}"))),
+        "{inside}"
+    );
+    assert!(
+        inside
+            .lines()
+            .any(|l| l.ends_with(&format!(":memory:{cg}"))),
+        "{inside}"
+    );
     let dirs: Vec<_> = cgroup_mounts()
         .into_iter()
         .map(|(_, m)| m.join(cg.trim_start_matches('/')))
@@ -84,10 +99,20 @@ fn default_cgroups_path_gets_the_limits() {
     b.config["linux"]["resources"] = json!({"pids": {"limit": 77}});
     let c = t.create(&b);
     let path = cgroup_path_of(&c.pid.to_string(), "pids").unwrap();
-    assert_ne!(Some(&path), cgroup_path_of("self", "pids").as_ref(), "the container shares our cgroup");
+    assert_ne!(
+        Some(&path),
+        cgroup_path_of("self", "pids").as_ref(),
+        "the container shares our cgroup"
+    );
     assert_eq!(cg_file("pids", &path, "pids.max"), "77");
     // The harness checks on delete that this directory is removed.
-    assert!(c.cgroups.iter().any(|d| d.ends_with(path.trim_start_matches('/'))), "{:?}", c.cgroups);
+    assert!(
+        c.cgroups
+            .iter()
+            .any(|d| d.ends_with(path.trim_start_matches('/'))),
+        "{:?}",
+        c.cgroups
+    );
 }
 
 #[test]
@@ -104,9 +129,18 @@ fn memory_limits() {
         "disableOOMKiller": true
     }});
     let _c = t.create(&b);
-    assert_eq!(cg_file("memory", &cg, "memory.limit_in_bytes"), (64u64 << 20).to_string());
-    assert_eq!(cg_file("memory", &cg, "memory.soft_limit_in_bytes"), (32u64 << 20).to_string());
-    assert_eq!(cg_file("memory", &cg, "memory.memsw.limit_in_bytes"), (128u64 << 20).to_string());
+    assert_eq!(
+        cg_file("memory", &cg, "memory.limit_in_bytes"),
+        (64u64 << 20).to_string()
+    );
+    assert_eq!(
+        cg_file("memory", &cg, "memory.soft_limit_in_bytes"),
+        (32u64 << 20).to_string()
+    );
+    assert_eq!(
+        cg_file("memory", &cg, "memory.memsw.limit_in_bytes"),
+        (128u64 << 20).to_string()
+    );
     assert_eq!(cg_file("memory", &cg, "memory.swappiness"), "10");
     let oom = cg_file("memory", &cg, "memory.oom_control");
     assert!(oom.lines().any(|l| l == "oom_kill_disable 1"), "{oom}");
@@ -126,7 +160,10 @@ fn pids_limit_is_enforced() {
     let res = t.run(&b);
     assert_eq!(read(&out.join("n")), "1\n2\n", "{res}");
     assert!(res.stderr.contains("fork"), "{res}");
-    assert!(remove_cgroup_everywhere(&cg).is_empty(), "cgroups left after run");
+    assert!(
+        remove_cgroup_everywhere(&cg).is_empty(),
+        "cgroups left after run"
+    );
 }
 
 #[test]
@@ -147,7 +184,10 @@ fn cpu_and_cpuset() {
     assert_eq!(cg_file("cpuset", &cg, "cpuset.mems"), "0");
     c.start();
     wait_for_comm(c.pid, "sleep");
-    assert_eq!(c.stdout().split_whitespace().collect::<Vec<_>>(), ["Cpus_allowed_list:", "0"]);
+    assert_eq!(
+        c.stdout().split_whitespace().collect::<Vec<_>>(),
+        ["Cpus_allowed_list:", "0"]
+    );
 }
 
 #[test]
@@ -171,7 +211,11 @@ fn block_io_throttle() {
     }
     let _c = t.create(&b);
     let text = cg_file("blkio", &cg, "blkio.throttle.read_bps_device");
-    assert!(text.lines().any(|l| l == format!("{major}:{minor} 1048576")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == format!("{major}:{minor} 1048576")),
+        "{text}"
+    );
 }
 
 /// The device allow list: a device node planted in the rootfs (fuse, not
@@ -181,7 +225,10 @@ fn device_allow_list() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
     let node = b.rootfs().join("fuse-node");
-    host("mknod", &["-m", "666", node.to_str().unwrap(), "c", "10", "229"]);
+    host(
+        "mknod",
+        &["-m", "666", node.to_str().unwrap(), "c", "10", "229"],
+    );
     b.sh("(exec 3<>/fuse-node) 2>/dev/null && echo opened || echo refused");
     b.config["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
     assert_eq!(t.run(&b).ok().stdout, "refused\n");
@@ -208,7 +255,7 @@ fn ps_and_kill_all_reach_a_background_child() {
     let out = b.out_dir(&t);
     b.config["linux"]["cgroupsPath"] = json!(cg);
     // pid 1 ignores TERM (no handler), its child does not.
-    b.sh("sleep 1000 & touch /out/ready; wait; echo child-gone > /out/result; exec sleep 1000");
+    b.sh("sleep 1000 & : > /out/ready; wait; echo child-gone > /out/result; exec sleep 1000");
     let c = t.create(&b);
     c.start();
     wait_for_file(&out.join("ready"));
@@ -216,14 +263,27 @@ fn ps_and_kill_all_reach_a_background_child() {
     assert_eq!(kids.len(), 1, "{kids:?}");
     let child = kids[0];
 
-    let ps: Value = serde_json::from_str(&c.rt(&["ps", "--format", "json"], &[]).ok().stdout).unwrap();
-    let pids: Vec<i64> = ps.as_array().unwrap().iter().filter_map(Value::as_i64).collect();
-    assert!(pids.contains(&(c.pid as i64)) && pids.contains(&(child as i64)), "{pids:?}");
+    let ps: Value =
+        serde_json::from_str(&c.rt(&["ps", "--format", "json"], &[]).ok().stdout).unwrap();
+    let pids: Vec<i64> = ps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert!(
+        pids.contains(&(c.pid as i64)) && pids.contains(&(child as i64)),
+        "{pids:?}"
+    );
 
     c.rt(&["kill", "--all"], &["TERM"]).ok();
     wait_for_file(&out.join("result"));
     assert_eq!(read(&out.join("result")), "child-gone\n");
-    assert_eq!(c.status(), "running", "pid 1 without a TERM handler must survive");
+    assert_eq!(
+        c.status(),
+        "running",
+        "pid 1 without a TERM handler must survive"
+    );
 
     c.rt(&["kill", "--all"], &["KILL"]).ok();
     c.wait_stopped();
@@ -238,12 +298,17 @@ fn cgroup_mount_inside() {
     let mut b = t.bundle(&[]);
     b.config["linux"]["cgroupsPath"] = json!(cg);
     b.config["linux"]["resources"] = json!({"pids": {"limit": 42}});
-    b.mount(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-                   "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}));
+    b.mount(
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                   "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
+    );
     b.sh("cat /sys/fs/cgroup/pids/pids.max; echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo read-only");
     let out = t.run(&b).ok();
     assert_eq!(out.stdout, "42\nread-only\n");
-    assert!(remove_cgroup_everywhere(&cg).is_empty(), "cgroups left after run");
+    assert!(
+        remove_cgroup_everywhere(&cg).is_empty(),
+        "cgroups left after run"
+    );
 }
 
 #[test]
@@ -260,7 +325,12 @@ fn delete_removes_the_cgroups() {
         .map(|(_, m)| m.join(cg.trim_start_matches('/')))
         .filter(|d| d.exists())
         .collect();
-    assert!(existing.iter().any(|d| d.starts_with("/sys/fs/cgroup/memory")), "{existing:?}");
+    assert!(
+        existing
+            .iter()
+            .any(|d| d.starts_with("/sys/fs/cgroup/memory")),
+        "{existing:?}"
+    );
     c.force_delete();
     let left = remove_cgroup_everywhere(&cg);
     assert!(left.is_empty(), "left after delete: {left:?}");

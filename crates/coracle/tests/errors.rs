@@ -21,14 +21,25 @@ fn bundle_in_cgroup(t: &Test) -> (Bundle, String) {
 /// process), and the state root holds nothing.
 #[track_caller]
 fn assert_nothing_left(t: &Test, cg: &str) {
-    assert!(t.state_entries().is_empty(), "state left: {:?}", t.state_entries());
-    assert!(t.mounts_under_dir().is_empty(), "mounts left: {:?}", t.mounts_under_dir());
+    assert!(
+        t.state_entries().is_empty(),
+        "state left: {:?}",
+        t.state_entries()
+    );
+    assert!(
+        t.mounts_under_dir().is_empty(),
+        "mounts left: {:?}",
+        t.mounts_under_dir()
+    );
     let mut procs = String::new();
     for (_, mnt) in cgroup_mounts() {
         procs += &read(&mnt.join(cg.trim_start_matches('/')).join("cgroup.procs"));
     }
     let left = remove_cgroup_everywhere(cg);
-    assert!(left.is_empty(), "cgroups left: {left:?} (processes: {procs:?})");
+    assert!(
+        left.is_empty(),
+        "cgroups left: {left:?} (processes: {procs:?})"
+    );
 }
 
 #[test]
@@ -58,7 +69,10 @@ fn malformed_config_json() {
     let out = t.output(cmd).fails_with_one_line();
     assert!(t.state_entries().is_empty(), "{:?}", t.state_entries());
     if is_coracle() {
-        assert!(out.stderr.contains("config.json"), "the error names the file: {out}");
+        assert!(
+            out.stderr.contains("config.json"),
+            "the error names the file: {out}"
+        );
     }
 }
 
@@ -78,11 +92,17 @@ fn missing_rootfs() {
     let t = Test::new();
     let (mut b, cg) = bundle_in_cgroup(&t);
     b.config["root"]["path"] = json!("no-such-rootfs");
-    let out = t.try_create(&b, &[]).err().expect("created without a rootfs");
+    let out = t
+        .try_create(&b, &[])
+        .err()
+        .expect("created without a rootfs");
     let out = out.fails_with_one_line();
     assert_nothing_left(&t, &cg);
     if is_coracle() {
-        assert!(out.stderr.contains("no-such-rootfs"), "the error names the path: {out}");
+        assert!(
+            out.stderr.contains("no-such-rootfs"),
+            "the error names the path: {out}"
+        );
     }
 }
 
@@ -91,11 +111,17 @@ fn missing_process_args() {
     let t = Test::new();
     let (mut b, cg) = bundle_in_cgroup(&t);
     b.config["process"].as_object_mut().unwrap().remove("args");
-    t.try_create(&b, &[]).err().expect("created without args").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("created without args")
+        .fails_with_one_line();
     assert_nothing_left(&t, &cg);
 
     b.config["process"]["args"] = json!([]);
-    t.try_create(&b, &[]).err().expect("created with empty args").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("created with empty args")
+        .fails_with_one_line();
     assert_nothing_left(&t, &cg);
 }
 
@@ -111,7 +137,11 @@ fn unknown_capability() {
     let t = Test::new();
     let (mut b, cg) = bundle_in_cgroup(&t);
     b.config["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_BOGUS"]);
-    let out = t.try_create(&b, &[]).err().expect("CAP_BOGUS accepted").fails_with_one_line();
+    let out = t
+        .try_create(&b, &[])
+        .err()
+        .expect("CAP_BOGUS accepted")
+        .fails_with_one_line();
     assert!(out.stderr.contains("CAP_BOGUS"), "{out}");
     assert_nothing_left(&t, &cg);
 }
@@ -121,11 +151,17 @@ fn failing_mount_cleans_up() {
     let t = Test::new();
     let (mut b, cg) = bundle_in_cgroup(&t);
     b.mount(json!({"destination": "/bad", "type": "no-such-fs", "source": "none"}));
-    let out = t.try_create(&b, &[]).err().expect("a mount of an unknown fs type succeeded");
+    let out = t
+        .try_create(&b, &[])
+        .err()
+        .expect("a mount of an unknown fs type succeeded");
     let out = out.fails_with_one_line();
     assert_nothing_left(&t, &cg);
     if is_coracle() {
-        assert!(out.stderr.contains("/bad"), "the error names the mount: {out}");
+        assert!(
+            out.stderr.contains("/bad"),
+            "the error names the mount: {out}"
+        );
     }
 }
 
@@ -135,7 +171,10 @@ fn bind_of_missing_source_cleans_up() {
     let (mut b, cg) = bundle_in_cgroup(&t);
     let missing = t.dir.join("no-such-dir");
     b.bind(&missing, "/bad");
-    t.try_create(&b, &[]).err().expect("bind of a missing source succeeded").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("bind of a missing source succeeded")
+        .fails_with_one_line();
     assert_nothing_left(&t, &cg);
 }
 
@@ -144,7 +183,10 @@ fn unknown_namespace_type() {
     let t = Test::new();
     let (mut b, cg) = bundle_in_cgroup(&t);
     b.with_ns("bogus", None);
-    t.try_create(&b, &[]).err().expect("namespace bogus accepted").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("namespace bogus accepted")
+        .fails_with_one_line();
     assert_nothing_left(&t, &cg);
 }
 
@@ -153,7 +195,10 @@ fn unknown_rlimit() {
     let t = Test::new();
     let (mut b, cg) = bundle_in_cgroup(&t);
     b.config["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1}]);
-    t.try_create(&b, &[]).err().expect("RLIMIT_BOGUS accepted").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("RLIMIT_BOGUS accepted")
+        .fails_with_one_line();
     assert_nothing_left(&t, &cg);
 }
 
@@ -192,7 +237,10 @@ fn cwd_outside_rootfs_is_not_reachable() {
         if res.success() {
             // Whatever it is, it must be inside the container.
             let ls = read(&out.join("ls"));
-            assert!(!ls.contains("state") && !ls.contains("cmd"), "host dir visible as cwd: {ls}");
+            assert!(
+                !ls.contains("state") && !ls.contains("cmd"),
+                "host dir visible as cwd: {ls}"
+            );
         }
     }
 }

@@ -23,7 +23,9 @@ fn running(t: &Test) -> Container<'_> {
 fn exec_output_and_exit_code() {
     let t = Test::new();
     let c = running(&t);
-    let out = c.exec(&["sh", "-c", "echo out; echo err >&2; exit 4"]).code_is(4);
+    let out = c
+        .exec(&["sh", "-c", "echo out; echo err >&2; exit 4"])
+        .code_is(4);
     assert_eq!(out.stdout, "out\n");
     assert!(out.stderr.contains("err"), "{out}");
     c.exec(&["true"]).code_is(0);
@@ -42,8 +44,12 @@ fn exec_joins_the_containers_namespaces_and_cgroups() {
     let t = Test::new();
     let c = running(&t);
     let out = c
-        .exec(&["sh", "-c", "hostname; for n in pid net ipc uts mnt; do readlink /proc/self/ns/$n; done; \
-                 cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup"])
+        .exec(&[
+            "sh",
+            "-c",
+            "hostname; for n in pid net ipc uts mnt; do readlink /proc/self/ns/$n; done; \
+                 cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup",
+        ])
         .ok();
     let mut lines = out.stdout.lines();
     assert_eq!(lines.next(), Some("exec-host"));
@@ -53,7 +59,11 @@ fn exec_joins_the_containers_namespaces_and_cgroups() {
     }
     let rest: Vec<&str> = lines.collect();
     let sep = rest.iter().position(|l| *l == "---").unwrap();
-    assert_eq!(&rest[..sep], &rest[sep + 1..], "exec'd process is not in the init's cgroups");
+    assert_eq!(
+        &rest[..sep],
+        &rest[sep + 1..],
+        "exec'd process is not in the init's cgroups"
+    );
 }
 
 #[test]
@@ -61,18 +71,33 @@ fn exec_env() {
     let t = Test::new();
     let c = running(&t);
     let out = c
-        .rt(&["exec", "--env", "EXTRA=extra value", "--env", "FROM_CONFIG=overridden"], &["sh", "-c", "echo \"$EXTRA|$FROM_CONFIG\""])
+        .rt(
+            &[
+                "exec",
+                "--env",
+                "EXTRA=extra value",
+                "--env",
+                "FROM_CONFIG=overridden",
+            ],
+            &["sh", "-c", "echo \"$EXTRA|$FROM_CONFIG\""],
+        )
         .ok();
     assert_eq!(out.stdout, "extra value|overridden\n");
     let out = c.exec(&["sh", "-c", "echo \"$FROM_CONFIG\""]).ok();
-    assert_eq!(out.stdout, "config-value\n", "exec starts from the config's env");
+    assert_eq!(
+        out.stdout, "config-value\n",
+        "exec starts from the config's env"
+    );
 }
 
 #[test]
 fn exec_cwd() {
     let t = Test::new();
     let c = running(&t);
-    assert_eq!(c.rt(&["exec", "--cwd", "/etc"], &["pwd"]).ok().stdout, "/etc\n");
+    assert_eq!(
+        c.rt(&["exec", "--cwd", "/etc"], &["pwd"]).ok().stdout,
+        "/etc\n"
+    );
     assert_eq!(c.exec(&["pwd"]).ok().stdout, "/\n");
 }
 
@@ -81,7 +106,10 @@ fn exec_user_and_groups() {
     let t = Test::new();
     let c = running(&t);
     let out = c
-        .rt(&["exec", "--user", "1000:1000", "--additional-gids", "10"], &["grep", "-E", "^(Uid|Gid|Groups):", "/proc/self/status"])
+        .rt(
+            &["exec", "--user", "1000:1000", "--additional-gids", "10"],
+            &["grep", "-E", "^(Uid|Gid|Groups):", "/proc/self/status"],
+        )
         .ok();
     let f = status_fields(&out.stdout);
     assert_eq!(f["Uid"].split_whitespace().collect::<Vec<_>>(), ["1000"; 4]);
@@ -98,9 +126,19 @@ fn exec_cap_adds_a_capability() {
     let base = status_fields(&c.exec(&["grep", "^Cap", "/proc/self/status"]).ok().stdout);
     let default = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
     assert_eq!(base["CapEff"], cap_mask(&default));
-    let out = c.rt(&["exec", "--cap", "CAP_NET_ADMIN"], &["grep", "^Cap", "/proc/self/status"]).ok();
+    let out = c
+        .rt(
+            &["exec", "--cap", "CAP_NET_ADMIN"],
+            &["grep", "^Cap", "/proc/self/status"],
+        )
+        .ok();
     let f = status_fields(&out.stdout);
-    let with = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN"];
+    let with = [
+        "CAP_AUDIT_WRITE",
+        "CAP_KILL",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_ADMIN",
+    ];
     assert_eq!(f["CapEff"], cap_mask(&with));
     assert_eq!(f["CapBnd"], cap_mask(&with));
 }
@@ -112,8 +150,18 @@ fn exec_no_new_privs() {
     b.config["process"]["noNewPrivileges"] = json!(false);
     let c = t.create(&b);
     c.start();
-    assert_eq!(c.exec(&["grep", "^NoNewPrivs", "/proc/self/status"]).ok().stdout, "NoNewPrivs:\t0\n");
-    let out = c.rt(&["exec", "--no-new-privs"], &["grep", "^NoNewPrivs", "/proc/self/status"]).ok();
+    assert_eq!(
+        c.exec(&["grep", "^NoNewPrivs", "/proc/self/status"])
+            .ok()
+            .stdout,
+        "NoNewPrivs:\t0\n"
+    );
+    let out = c
+        .rt(
+            &["exec", "--no-new-privs"],
+            &["grep", "^NoNewPrivs", "/proc/self/status"],
+        )
+        .ok();
     assert_eq!(out.stdout, "NoNewPrivs:\t1\n");
 }
 
@@ -126,17 +174,36 @@ fn exec_tty_with_console_socket() {
     let sock = ConsoleSocket::new(&t);
     let pid_file = t.dir.join("tty.pid");
     let mut cmd = t.command();
-    cmd.args(["exec", "--detach", "--tty", "--console-socket", &sock.path_str(), "--pid-file"])
-        .arg(&pid_file)
-        .args([&c.id, "sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo is-tty"]);
+    cmd.args([
+        "exec",
+        "--detach",
+        "--tty",
+        "--console-socket",
+        &sock.path_str(),
+        "--pid-file",
+    ])
+    .arg(&pid_file)
+    .args([
+        &c.id,
+        "sh",
+        "-c",
+        "tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo is-tty",
+    ]);
     // exec returns once the process started; the pty outlives it.
     let out = t.output(cmd).ok();
     let master = sock.receive();
     let text = read_pty(master);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.first().is_some_and(|l| l.starts_with("/dev/pts/")), "{text:?} {out}");
+    assert!(
+        lines.first().is_some_and(|l| l.starts_with("/dev/pts/")),
+        "{text:?} {out}"
+    );
     assert_eq!(lines.get(1), Some(&"is-tty"), "{text:?}");
-    assert!(fs::read_to_string(&pid_file).unwrap().trim().parse::<i32>().is_ok());
+    assert!(fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse::<i32>()
+        .is_ok());
 }
 
 #[test]
@@ -145,13 +212,31 @@ fn exec_detach_with_pid_file() {
     let c = running(&t);
     let pid_file = t.dir.join("exec.pid");
     let out = t
-        .rt(&["exec", "--detach", "--pid-file", pid_file.to_str().unwrap(), &c.id, "sleep", "999"])
+        .rt(&[
+            "exec",
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            &c.id,
+            "sleep",
+            "999",
+        ])
         .ok();
-    let pid: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(pid_alive(pid), "{out}");
     wait_for_comm(pid, "sleep");
-    assert_eq!(ns_of(&pid.to_string(), "pid"), ns_of(&c.pid.to_string(), "pid"));
-    assert_eq!(ns_of(&pid.to_string(), "mnt"), ns_of(&c.pid.to_string(), "mnt"));
+    assert_eq!(
+        ns_of(&pid.to_string(), "pid"),
+        ns_of(&c.pid.to_string(), "pid")
+    );
+    assert_eq!(
+        ns_of(&pid.to_string(), "mnt"),
+        ns_of(&c.pid.to_string(), "mnt")
+    );
     // Only stdio reaches the exec'd process.
     let mut fds: Vec<i32> = fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
@@ -180,7 +265,9 @@ fn exec_process_file() {
     });
     let file = t.dir.join("process.json");
     fs::write(&file, serde_json::to_vec(&process).unwrap()).unwrap();
-    let out = t.rt(&["exec", "--process", file.to_str().unwrap(), &c.id]).code_is(2);
+    let out = t
+        .rt(&["exec", "--process", file.to_str().unwrap(), &c.id])
+        .code_is(2);
     assert_eq!(out.stdout, "1000 /tmp from-process-file\n");
 }
 
@@ -192,7 +279,8 @@ fn exec_into_stopped_container_fails() {
     c.start();
     c.wait_stopped();
     c.exec(&["true"]).fails_with_one_line();
-    t.rt(&["exec", "no-such-container", "true"]).fails_with_one_line();
+    t.rt(&["exec", "no-such-container", "true"])
+        .fails_with_one_line();
 }
 
 #[test]

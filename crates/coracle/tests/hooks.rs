@@ -64,7 +64,8 @@ fn kinds(log: &Path) -> Vec<String> {
 
 fn hook_state(log: &Path, kind: &str) -> Value {
     let text = read(&log.join(format!("{kind}.json")));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{kind} got no state on stdin ({e}): {text:?}"))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{kind} got no state on stdin ({e}): {text:?}"))
 }
 
 #[test]
@@ -72,7 +73,10 @@ fn every_hook_runs_in_order_at_its_step() {
     let t = Test::new();
     let (b, log) = bundle_with_all_hooks(&t);
     let c = t.create(&b);
-    assert_eq!(kinds(&log), ["prestart", "createRuntime", "createContainer"]);
+    assert_eq!(
+        kinds(&log),
+        ["prestart", "createRuntime", "createContainer"]
+    );
 
     c.start();
     // poststart is done when start returns; the process may still be
@@ -80,8 +84,19 @@ fn every_hook_runs_in_order_at_its_step() {
     wait_for_comm(c.pid, "sleep");
     let k = kinds(&log);
     assert_eq!(k.len(), 6, "{k:?}");
-    assert_eq!(&k[..4], ["prestart", "createRuntime", "createContainer", "startContainer"]);
-    assert!(k[4..].contains(&"process".to_string()) && k[4..].contains(&"poststart".to_string()), "{k:?}");
+    assert_eq!(
+        &k[..4],
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer"
+        ]
+    );
+    assert!(
+        k[4..].contains(&"process".to_string()) && k[4..].contains(&"poststart".to_string()),
+        "{k:?}"
+    );
 
     let id = c.id.clone();
     c.force_delete();
@@ -105,11 +120,22 @@ fn hooks_run_in_their_namespaces() {
     c.force_delete();
     for line in order(&log) {
         let (kind, uts, mnt) = (&line[0], &line[1], &line[2]);
-        let inside = matches!(kind.as_str(), "createContainer" | "startContainer" | "process");
+        let inside = matches!(
+            kind.as_str(),
+            "createContainer" | "startContainer" | "process"
+        );
         if inside {
-            assert_eq!((uts, mnt), (&container_uts, &container_mnt), "{kind} ran outside the container");
+            assert_eq!(
+                (uts, mnt),
+                (&container_uts, &container_mnt),
+                "{kind} ran outside the container"
+            );
         } else {
-            assert_eq!((uts, mnt), (&host_uts, &host_mnt), "{kind} ran inside the container");
+            assert_eq!(
+                (uts, mnt),
+                (&host_uts, &host_mnt),
+                "{kind} ran inside the container"
+            );
         }
     }
 }
@@ -125,7 +151,14 @@ fn hooks_get_the_state_on_stdin() {
     let pid = c.pid;
     let id = c.id.clone();
     c.force_delete();
-    for kind in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
+    for kind in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
         let st = hook_state(&log, kind);
         assert_eq!(st["id"], id.as_str(), "{kind}: {st}");
         assert_eq!(st["bundle"], b.dir.to_str().unwrap(), "{kind}: {st}");
@@ -172,14 +205,22 @@ fn hook_args_and_env() {
     let mut cmd = t.command();
     cmd.env("CORACLE_LEAK_CHECK", "leaked");
     cmd.args(["create", "--bundle"]).arg(&b.dir).arg(&id);
-    let c = t.finish_create(cmd, &b, &id).unwrap_or_else(|o| panic!("{o}"));
+    let c = t
+        .finish_create(cmd, &b, &id)
+        .unwrap_or_else(|o| panic!("{o}"));
     let args = read(&log.join("args"));
     let args: Vec<&str> = args.lines().collect();
     assert_eq!(args.len(), 5, "{args:?}");
-    assert_eq!((args[0], args[1], args[3], args[4]), ("custom-argv0", "-c", "zero", log.to_str().unwrap()));
+    assert_eq!(
+        (args[0], args[1], args[3], args[4]),
+        ("custom-argv0", "-c", "zero", log.to_str().unwrap())
+    );
     assert_eq!(read(&log.join("var")), "hook value\n");
     let env = read(&log.join("env"));
-    assert!(!env.contains("CORACLE_LEAK_CHECK"), "the runtime's environment reached the hook: {env}");
+    assert!(
+        !env.contains("CORACLE_LEAK_CHECK"),
+        "the runtime's environment reached the hook: {env}"
+    );
     c.force_delete();
 }
 
@@ -194,13 +235,20 @@ fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
         "createRuntime": [sh_hook("exit 7")],
         "createContainer": [marker_hook("createContainer", log.to_str().unwrap())]
     });
-    let out = t.try_create(&b, &[]).err().expect("create succeeded despite a failing hook");
+    let out = t
+        .try_create(&b, &[])
+        .err()
+        .expect("create succeeded despite a failing hook");
     out.fails();
     assert!(t.state_entries().is_empty(), "{:?}", t.state_entries());
     assert!(t.mounts_under_dir().is_empty());
     let left = remove_cgroup_everywhere(&cg);
     assert!(left.is_empty(), "cgroups left: {left:?}");
-    assert!(kinds(&log).is_empty(), "hooks after the failing one ran: {:?}", kinds(&log));
+    assert!(
+        kinds(&log).is_empty(),
+        "hooks after the failing one ran: {:?}",
+        kinds(&log)
+    );
 }
 
 /// runtime.md lifecycle: a failing createRuntime hook "stop[s] the
@@ -215,7 +263,9 @@ fn failing_create_runtime_hook_still_runs_poststop() {
         "createRuntime": [sh_hook("exit 7")],
         "poststop": [marker_hook("poststop", log.to_str().unwrap())]
     });
-    t.try_create(&b, &[]).err().expect("create succeeded despite a failing hook");
+    t.try_create(&b, &[])
+        .err()
+        .expect("create succeeded despite a failing hook");
     assert_eq!(kinds(&log), ["poststop"]);
 }
 
@@ -227,9 +277,15 @@ fn failing_prestart_and_create_container_hooks_fail_create() {
         let cg = t.cgroup_path();
         b.config["linux"]["cgroupsPath"] = json!(cg);
         b.config["hooks"] = json!({kind: [sh_hook("exit 3")]});
-        t.try_create(&b, &[]).err().unwrap_or_else(|| panic!("a failing {kind} hook was ignored")).fails();
+        t.try_create(&b, &[])
+            .err()
+            .unwrap_or_else(|| panic!("a failing {kind} hook was ignored"))
+            .fails();
         assert!(t.state_entries().is_empty());
-        assert!(remove_cgroup_everywhere(&cg).is_empty(), "{kind}: cgroups left");
+        assert!(
+            remove_cgroup_everywhere(&cg).is_empty(),
+            "{kind}: cgroups left"
+        );
     }
 }
 
@@ -242,7 +298,10 @@ fn failing_start_container_hook_fails_start() {
     b.config["hooks"] = json!({"startContainer": [sh_hook("exit 5")]});
     let c = t.create(&b);
     c.rt(&["start"], &[]).fails();
-    assert!(!out.join("ran").exists(), "the process ran despite the failing hook");
+    assert!(
+        !out.join("ran").exists(),
+        "the process ran despite the failing hook"
+    );
     assert!(!pid_alive(c.pid), "the container was not stopped");
     c.force_delete();
 }
@@ -257,7 +316,10 @@ fn failing_poststart_hook_fails_start_and_stops_the_container() {
     // "stop the container, and continue the lifecycle at step 12".
     let end = std::time::Instant::now() + DEADLINE;
     while pid_alive(c.pid) {
-        assert!(std::time::Instant::now() < end, "container still running after a failing poststart");
+        assert!(
+            std::time::Instant::now() < end,
+            "container still running after a failing poststart"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
@@ -275,8 +337,15 @@ fn failing_poststop_hook_only_warns() {
     c.start();
     c.wait_stopped();
     let out = c.delete(); // asserts success and that the state is gone
-    assert!(!out.stderr.trim().is_empty(), "no warning about the failing hook");
-    assert_eq!(kinds(&log), ["poststop"], "the next poststop hook did not run");
+    assert!(
+        !out.stderr.trim().is_empty(),
+        "no warning about the failing hook"
+    );
+    assert_eq!(
+        kinds(&log),
+        ["poststop"],
+        "the next poststop hook did not run"
+    );
 }
 
 #[test]
@@ -297,7 +366,10 @@ fn hook_timeout_fails_create() {
     let mut hook = sh_hook("exec sleep 1000");
     hook["timeout"] = json!(1);
     b.config["hooks"] = json!({"createRuntime": [hook]});
-    t.try_create(&b, &[]).err().expect("a hook past its timeout was accepted").fails();
+    t.try_create(&b, &[])
+        .err()
+        .expect("a hook past its timeout was accepted")
+        .fails();
     assert!(t.state_entries().is_empty());
 }
 
@@ -309,6 +381,14 @@ fn run_runs_every_hook() {
     t.run(&b).ok();
     let k = kinds(&log);
     assert_eq!(k.len(), 7, "{k:?}");
-    assert_eq!(&k[..4], ["prestart", "createRuntime", "createContainer", "startContainer"]);
+    assert_eq!(
+        &k[..4],
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer"
+        ]
+    );
     assert_eq!(k.last().map(String::as_str), Some("poststop"));
 }

@@ -21,7 +21,10 @@ fn create_start_stop_delete() {
     let st = c.state();
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], c.id.as_str());
-    assert!(st["ociVersion"].as_str().is_some_and(|v| !v.is_empty()), "{st}");
+    assert!(
+        st["ociVersion"].as_str().is_some_and(|v| !v.is_empty()),
+        "{st}"
+    );
     assert_eq!(st["bundle"], b.dir.to_str().unwrap());
     assert_eq!(st["annotations"]["org.coracle.test"], "yes");
     assert!(c.pid > 0 && pid_alive(c.pid), "init {} not alive", c.pid);
@@ -30,7 +33,11 @@ fn create_start_stop_delete() {
     c.start();
     c.wait_stopped();
     assert_eq!(read(&out.join("started")), "started\n");
-    assert_eq!(read(&out.join("pid")), "1\n", "the process is pid 1 of its namespace");
+    assert_eq!(
+        read(&out.join("pid")),
+        "1\n",
+        "the process is pid 1 of its namespace"
+    );
     assert_eq!(c.stdout(), "hello-stdout\n");
     let st = c.state();
     assert_eq!(st["status"], "stopped");
@@ -66,7 +73,11 @@ fn start_twice_fails_and_runs_once() {
     c.start();
     wait_for_file(&out.join("runs"));
     c.rt(&["start"], &[]).fails();
-    assert_eq!(c.status(), "running", "a failed start must not affect the container");
+    assert_eq!(
+        c.status(),
+        "running",
+        "a failed start must not affect the container"
+    );
     assert_eq!(read(&out.join("runs")), "run\n");
 }
 
@@ -88,7 +99,11 @@ fn delete_running_needs_force() {
     let c = t.create(&b);
     c.start();
     c.rt(&["delete"], &[]).fails();
-    assert_eq!(c.status(), "running", "a refused delete must not affect the container");
+    assert_eq!(
+        c.status(),
+        "running",
+        "a refused delete must not affect the container"
+    );
     assert!(pid_alive(c.pid));
     let pid = c.pid;
     c.force_delete();
@@ -118,20 +133,25 @@ fn force_delete_of_created_container() {
     let pid = c.pid;
     c.force_delete();
     assert!(!pid_alive(pid));
-    assert!(!out.join("ran").exists(), "the process of a never-started container ran");
+    assert!(
+        !out.join("ran").exists(),
+        "the process of a never-started container ran"
+    );
 }
 
 /// Starts a container whose init traps `signals`, writing the name of the
 /// one received to /out/sig, then exiting; waits until the traps are set.
 fn trapping_container<'t>(t: &'t Test, signals: &[&str]) -> (Container<'t>, std::path::PathBuf) {
     let mut b = t.bundle(&[]);
-    let out = b.out_dir(&t);
+    let out = b.out_dir(t);
     let traps: String = signals
         .iter()
         .map(|s| format!("trap 'echo {s} > /out/sig; exit 0' {s}; "))
         .collect();
     // `wait` returns as soon as a trapped signal arrives.
-    b.sh(&format!("{traps} touch /out/ready; while :; do sleep 1000 & wait $!; done"));
+    b.sh(&format!(
+        "{traps} : > /out/ready; while :; do sleep 1000 & wait $!; done"
+    ));
     let c = t.create(&b);
     c.start();
     wait_for_file(&out.join("ready"));
@@ -220,12 +240,13 @@ fn run_killed_from_outside() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
     let out = b.out_dir(&t);
-    b.sh("touch /out/ready; exec sleep 1000");
+    b.sh(": > /out/ready; exec sleep 1000");
     b.save();
     let id = t.id();
     let mut cmd = t.command();
     cmd.args(["run", "--bundle"]).arg(&b.dir).arg(&id);
-    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().unwrap();
     wait_for_file(&out.join("ready"));
     t.rt(&["kill", &id, "KILL"]).ok();
@@ -242,7 +263,9 @@ fn run_detach() {
     b.sh("echo detached > /out/m; exec sleep 1000");
     b.save();
     let id = t.id();
-    let res = t.rt(&["run", "--detach", "--bundle", b.dir.to_str().unwrap(), &id]).ok();
+    let res = t
+        .rt(&["run", "--detach", "--bundle", b.dir.to_str().unwrap(), &id])
+        .ok();
     let c = t.adopt(&id, &b, res);
     assert_eq!(c.status(), "running");
     wait_for_file(&out.join("m"));
@@ -277,14 +300,26 @@ fn list_table_json_and_quiet() {
     for col in ["ID", "PID", "STATUS", "BUNDLE"] {
         assert!(header.contains(col), "{table}");
     }
-    let row = |id: &str| table.lines().find(|l| l.split_whitespace().next() == Some(id)).map(String::from);
+    let row = |id: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .map(String::from)
+    };
     let r1 = row(&c1.id).unwrap_or_else(|| panic!("{} not listed:\n{table}", c1.id));
     let r2 = row(&c2.id).unwrap_or_else(|| panic!("{} not listed:\n{table}", c2.id));
-    assert!(r1.contains("created") && r1.contains(&c1.pid.to_string()), "{r1}");
-    assert!(r2.contains("running") && r2.contains(&c2.pid.to_string()), "{r2}");
+    assert!(
+        r1.contains("created") && r1.contains(&c1.pid.to_string()),
+        "{r1}"
+    );
+    assert!(
+        r2.contains("running") && r2.contains(&c2.pid.to_string()),
+        "{r2}"
+    );
     assert!(r1.contains(b.dir.to_str().unwrap()), "{r1}");
 
-    let json: Value = serde_json::from_str(&t.rt(&["list", "--format", "json"]).ok().stdout).unwrap();
+    let json: Value =
+        serde_json::from_str(&t.rt(&["list", "--format", "json"]).ok().stdout).unwrap();
     let arr = json.as_array().expect("list json is an array");
     assert_eq!(arr.len(), 2, "{json}");
     let e1 = arr.iter().find(|e| e["id"] == c1.id.as_str()).unwrap();
@@ -315,14 +350,20 @@ fn ps_json_lists_container_processes() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
     let out = b.out_dir(&t);
-    b.sh("sleep 1000 & touch /out/ready; wait");
+    b.sh("sleep 1000 & : > /out/ready; wait");
     let c = t.create(&b);
     c.start();
     wait_for_file(&out.join("ready"));
     let kids = children_of(c.pid);
     assert_eq!(kids.len(), 1, "{kids:?}");
-    let v: Value = serde_json::from_str(&c.rt(&["ps", "--format", "json"], &[]).ok().stdout).unwrap();
-    let pids: Vec<i64> = v.as_array().unwrap().iter().map(|p| p.as_i64().unwrap()).collect();
+    let v: Value =
+        serde_json::from_str(&c.rt(&["ps", "--format", "json"], &[]).ok().stdout).unwrap();
+    let pids: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_i64().unwrap())
+        .collect();
     assert!(pids.contains(&(c.pid as i64)), "{pids:?}");
     assert!(pids.contains(&(kids[0] as i64)), "{pids:?}");
 }
@@ -345,7 +386,11 @@ fn duplicate_id_is_refused() {
     cmd.args(["create", "--bundle"]).arg(&b.dir).arg(&c.id);
     let out = t.output(cmd);
     out.fails();
-    assert_eq!(c.status(), "created", "the first container must be untouched");
+    assert_eq!(
+        c.status(),
+        "created",
+        "the first container must be untouched"
+    );
     assert!(pid_alive(c.pid));
 }
 
@@ -363,8 +408,13 @@ fn options_after_id_and_equals_forms() {
     cmd.args(["create", &id])
         .arg(format!("--bundle={}", b.dir.display()))
         .arg(format!("--pid-file={}", pid_file.display()));
-    let c = t.finish_create(cmd, &b, &id).unwrap_or_else(|o| panic!("{o}"));
-    assert_eq!(fs::read_to_string(&pid_file).unwrap().trim(), c.pid.to_string());
+    let c = t
+        .finish_create(cmd, &b, &id)
+        .unwrap_or_else(|o| panic!("{o}"));
+    assert_eq!(
+        fs::read_to_string(&pid_file).unwrap().trim(),
+        c.pid.to_string()
+    );
     c.start();
     c.wait_stopped();
     assert_eq!(read(&out.join("ok")), "ok\n");
@@ -391,7 +441,10 @@ fn bundle_defaults_to_current_directory() {
 fn version_has_commit_and_spec_lines() {
     let t = Test::new();
     let out = t.rt(&["--version"]).ok();
-    assert!(out.stdout.lines().any(|l| l.starts_with("commit:")), "{out}");
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("commit:")),
+        "{out}"
+    );
     assert!(out.stdout.lines().any(|l| l.starts_with("spec:")), "{out}");
 }
 
@@ -408,7 +461,8 @@ fn spec_writes_a_runnable_config() {
     t.rt(&["spec", "--bundle", dir.to_str().unwrap()]).fails();
 
     let rootless = t.host_dir("spec-rootless");
-    t.rt(&["spec", "--rootless", "--bundle", rootless.to_str().unwrap()]).ok();
+    t.rt(&["spec", "--rootless", "--bundle", rootless.to_str().unwrap()])
+        .ok();
     let v: Value = serde_json::from_str(&read(&rootless.join("config.json"))).unwrap();
     let ns = v["linux"]["namespaces"].as_array().unwrap();
     assert!(ns.iter().any(|n| n["type"] == "user"), "{v}");
@@ -420,7 +474,10 @@ fn spec_writes_a_runnable_config() {
 fn make_bundle_script_bundle_runs() {
     let t = Test::new();
     let dir = t.dir.join("bb");
-    host(workspace().join("scripts/make-bundle.sh").to_str().unwrap(), &[dir.to_str().unwrap()]);
+    host(
+        workspace().join("scripts/make-bundle.sh").to_str().unwrap(),
+        &[dir.to_str().unwrap()],
+    );
     let id = t.id();
     let out = t.rt(&["run", "--bundle", dir.to_str().unwrap(), &id]).ok();
     assert_eq!(out.stdout, "hello from coracle\n");
@@ -429,9 +486,17 @@ fn make_bundle_script_bundle_runs() {
     let dir2 = t.dir.join("bb2");
     host(
         workspace().join("scripts/make-bundle.sh").to_str().unwrap(),
-        &[dir2.to_str().unwrap(), "sh", "-c", "id -u; echo \"$0\"", "a b"],
+        &[
+            dir2.to_str().unwrap(),
+            "sh",
+            "-c",
+            "id -u; echo \"$0\"",
+            "a b",
+        ],
     );
-    let out = t.rt(&["run", "--bundle", dir2.to_str().unwrap(), &t.id()]).ok();
+    let out = t
+        .rt(&["run", "--bundle", dir2.to_str().unwrap(), &t.id()])
+        .ok();
     assert_eq!(out.stdout, "0\na b\n");
 }
 
@@ -459,7 +524,11 @@ fn json_log_receives_errors() {
         assert!(e["msg"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
         assert!(e["time"].is_string(), "{e}");
     }
-    assert!(text.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "non-JSON line:\n{text}");
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "non-JSON line:\n{text}"
+    );
 }
 
 #[test]

@@ -17,7 +17,10 @@ fn hostname_and_domainname() {
     let out = t.run(&b).ok();
     assert_eq!(out.stdout, "box-name\nbox.domain\n");
     // The host's names are untouched.
-    assert_ne!(read(std::path::Path::new("/proc/sys/kernel/hostname")).trim(), "box-name");
+    assert_ne!(
+        read(std::path::Path::new("/proc/sys/kernel/hostname")).trim(),
+        "box-name"
+    );
 }
 
 #[test]
@@ -70,7 +73,10 @@ fn new_namespaces_differ_from_the_hosts() {
     let mut b = t.bundle(&[]);
     b.with_ns("cgroup", None);
     let kinds = ["pid", "net", "ipc", "uts", "mnt", "cgroup"];
-    let script: String = kinds.iter().map(|k| format!("readlink /proc/self/ns/{k}; ")).collect();
+    let script: String = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k}; "))
+        .collect();
     b.sh(&script);
     let out = t.run(&b).ok();
     let inside: Vec<&str> = out.stdout.lines().collect();
@@ -102,7 +108,10 @@ fn shared_namespaces_when_not_requested() {
     b.config.as_object_mut().unwrap().remove("hostname");
     b.sh("readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts");
     let out = t.run(&b).ok();
-    assert_eq!(out.stdout, format!("{}\n{}\n", ns_of("self", "ipc"), ns_of("self", "uts")));
+    assert_eq!(
+        out.stdout,
+        format!("{}\n{}\n", ns_of("self", "ipc"), ns_of("self", "uts"))
+    );
 }
 
 #[test]
@@ -126,7 +135,10 @@ fn time_namespace_with_offsets() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(uptime >= host_uptime + 31_536_000, "uptime {uptime} inside, {host_uptime} outside");
+    assert!(
+        uptime >= host_uptime + 31_536_000,
+        "uptime {uptime} inside, {host_uptime} outside"
+    );
 }
 
 #[test]
@@ -139,7 +151,11 @@ fn user_namespace_with_mappings() {
     b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
     b.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /out/f; readlink /proc/self/ns/user");
     let res = t.run(&b).ok();
-    let lines: Vec<Vec<&str>> = res.stdout.lines().map(|l| l.split_whitespace().collect()).collect();
+    let lines: Vec<Vec<&str>> = res
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(lines[0], ["0", "100000", "65536"], "{res}");
     assert_eq!(lines[1], ["0", "200000", "65536"], "{res}");
     assert_eq!(lines[2], ["0"]);
@@ -163,8 +179,14 @@ fn sysctl_in_own_network_namespace() {
     let host_msgmax = read(std::path::Path::new("/proc/sys/kernel/msgmax"));
     let out = t.run(&b).ok();
     assert_eq!(out.stdout, "1\n4242\n");
-    assert_eq!(read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward")), host_forward);
-    assert_eq!(read(std::path::Path::new("/proc/sys/kernel/msgmax")), host_msgmax);
+    assert_eq!(
+        read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward")),
+        host_forward
+    );
+    assert_eq!(
+        read(std::path::Path::new("/proc/sys/kernel/msgmax")),
+        host_msgmax
+    );
 }
 
 #[test]
@@ -176,7 +198,10 @@ fn network_sysctl_refused_without_own_network_namespace() {
     // change nothing on the host.
     let host_forward = read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward"));
     b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": host_forward.trim()});
-    t.try_create(&b, &[]).err().expect("net sysctl accepted in the host netns").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("net sysctl accepted in the host netns")
+        .fails_with_one_line();
     assert!(t.state_entries().is_empty());
 }
 
@@ -187,7 +212,10 @@ fn ipc_sysctl_refused_without_own_ipc_namespace() {
     b.without_ns("ipc");
     let host = read(std::path::Path::new("/proc/sys/kernel/msgmax"));
     b.config["linux"]["sysctl"] = json!({"kernel.msgmax": host.trim()});
-    t.try_create(&b, &[]).err().expect("ipc sysctl accepted in the host ipc ns").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("ipc sysctl accepted in the host ipc ns")
+        .fails_with_one_line();
 }
 
 #[test]
@@ -204,5 +232,8 @@ fn join_namespaces_of_another_container() {
     b2.config.as_object_mut().unwrap().remove("hostname");
     b2.sh("hostname; readlink /proc/self/ns/net");
     let out = t.run(&b2).ok();
-    assert_eq!(out.stdout, format!("first\n{}\n", ns_of(&c1.pid.to_string(), "net")));
+    assert_eq!(
+        out.stdout,
+        format!("first\n{}\n", ns_of(&c1.pid.to_string(), "net"))
+    );
 }

@@ -14,7 +14,14 @@ use std::os::fd::AsRawFd;
 fn args_env_and_cwd() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
-    b.args(&["sh", "-c", "echo \"[$0] [$1] [$2]\"; echo \"$FOO\"; pwd; env | grep -c ^", "zero", "a  b", ""]);
+    b.args(&[
+        "sh",
+        "-c",
+        "echo \"[$0] [$1] [$2]\"; echo \"$FOO\"; pwd; env | grep -c ^",
+        "zero",
+        "a  b",
+        "",
+    ]);
     b.config["process"]["env"] = json!([PATH_ENV, "FOO=bar baz=qux"]);
     b.config["process"]["cwd"] = json!("/etc");
     let out = t.run(&b).ok();
@@ -61,7 +68,10 @@ fn user_uid_gid_and_additional_gids() {
     let f = status_fields(&out.stdout);
     assert_eq!(f["Uid"].split_whitespace().collect::<Vec<_>>(), ["1000"; 4]);
     assert_eq!(f["Gid"].split_whitespace().collect::<Vec<_>>(), ["1000"; 4]);
-    assert_eq!(f["Groups"].split_whitespace().collect::<Vec<_>>(), ["10", "20"]);
+    assert_eq!(
+        f["Groups"].split_whitespace().collect::<Vec<_>>(),
+        ["10", "20"]
+    );
     assert!(out.stdout.ends_with("user\n"), "{out}");
 }
 
@@ -103,7 +113,15 @@ fn capabilities_of_a_non_root_process() {
     b.sh("grep ^Cap /proc/self/status");
     let out = t.run(&b).ok();
     let f = status_fields(&out.stdout);
-    assert_eq!(f["CapBnd"], cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN"]));
+    assert_eq!(
+        f["CapBnd"],
+        cap_mask(&[
+            "CAP_CHOWN",
+            "CAP_KILL",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_NET_ADMIN"
+        ])
+    );
     assert_eq!(f["CapInh"], cap_mask(&["CAP_KILL", "CAP_NET_BIND_SERVICE"]));
     assert_eq!(f["CapAmb"], cap_mask(&["CAP_KILL", "CAP_NET_BIND_SERVICE"]));
     assert_eq!(f["CapPrm"], cap_mask(&["CAP_KILL", "CAP_NET_BIND_SERVICE"]));
@@ -126,7 +144,10 @@ fn capabilities_of_root() {
     b.config["process"]["noNewPrivileges"] = json!(true);
     let out = t.run(&b).ok();
     let f = status_fields(&out.stdout);
-    assert_eq!(f["CapBnd"], cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"]));
+    assert_eq!(
+        f["CapBnd"],
+        cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"])
+    );
     assert_eq!(f["CapInh"], cap_mask(&["CAP_KILL"]));
     assert_eq!(f["CapAmb"], cap_mask(&[]));
     // no_new_privs: execve may not grow the permitted set beyond it.
@@ -136,8 +157,14 @@ fn capabilities_of_root() {
     b.config["process"]["noNewPrivileges"] = json!(false);
     let out = t.run(&b).ok();
     let f = status_fields(&out.stdout);
-    assert_eq!(f["CapPrm"], cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"]));
-    assert_eq!(f["CapEff"], cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"]));
+    assert_eq!(
+        f["CapPrm"],
+        cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"])
+    );
+    assert_eq!(
+        f["CapEff"],
+        cap_mask(&["CAP_CHOWN", "CAP_KILL", "CAP_SETUID"])
+    );
 }
 
 #[test]
@@ -167,7 +194,11 @@ fn rlimits() {
     assert_eq!(&lines[..2], ["1000", "2000"]);
     let limits = |name: &str| -> Vec<String> {
         let l = lines.iter().find(|l| l.starts_with(name)).unwrap();
-        l[name.len()..].split_whitespace().take(2).map(String::from).collect()
+        l[name.len()..]
+            .split_whitespace()
+            .take(2)
+            .map(String::from)
+            .collect()
     };
     assert_eq!(limits("Max open files"), ["1000", "2000"]);
     assert_eq!(limits("Max processes"), ["500", "600"]);
@@ -192,7 +223,10 @@ fn oom_score_adj() {
     b.config["process"]["oomScoreAdj"] = json!(500);
     assert_eq!(t.run(&b).ok().stdout, "500\n");
     // Unset: unchanged, i.e. what the runtime inherited from us.
-    b.config["process"].as_object_mut().unwrap().remove("oomScoreAdj");
+    b.config["process"]
+        .as_object_mut()
+        .unwrap()
+        .remove("oomScoreAdj");
     let ours = read(std::path::Path::new("/proc/self/oom_score_adj"));
     assert_eq!(t.run(&b).ok().stdout, ours);
 }
@@ -203,7 +237,9 @@ fn terminal_through_console_socket() {
     let mut b = t.bundle(&[]);
     b.config["process"]["terminal"] = json!(true);
     b.config["process"]["consoleSize"] = json!({"height": 30, "width": 100});
-    b.sh("tty; stty size; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; stat -c %t /dev/console");
+    b.sh(
+        "tty; stty size; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; stat -c %t /dev/console",
+    );
     let sock = ConsoleSocket::new(&t);
     let c = t
         .try_create(&b, &["--console-socket", &sock.path_str()])
@@ -223,7 +259,10 @@ fn terminal_without_console_socket_is_refused() {
     let t = Test::new();
     let mut b = t.bundle(&["true"]);
     b.config["process"]["terminal"] = json!(true);
-    t.try_create(&b, &[]).err().expect("terminal without --console-socket").fails_with_one_line();
+    t.try_create(&b, &[])
+        .err()
+        .expect("terminal without --console-socket")
+        .fails_with_one_line();
     assert!(t.state_entries().is_empty());
 }
 
@@ -249,9 +288,13 @@ fn preserve_fds() {
     let f4 = fs::File::create(t.dir.join("fd4")).unwrap();
     let id = t.id();
     let mut cmd = t.command();
-    cmd.args(["create", "--preserve-fds", "2", "--bundle"]).arg(&b.dir).arg(&id);
+    cmd.args(["create", "--preserve-fds", "2", "--bundle"])
+        .arg(&b.dir)
+        .arg(&id);
     let _keep = pass_fds(&mut cmd, &[(f3.as_raw_fd(), 3), (f4.as_raw_fd(), 4)]);
-    let c = t.finish_create(cmd, &b, &id).unwrap_or_else(|o| panic!("{o}"));
+    let c = t
+        .finish_create(cmd, &b, &id)
+        .unwrap_or_else(|o| panic!("{o}"));
     c.start();
     assert_eq!(fds_of_sleeping_init(&c), [0, 1, 2, 3, 4]);
     assert_eq!(read(&t.dir.join("fd3")), "via-3\n");
@@ -270,7 +313,9 @@ fn no_fd_leaks_into_the_container() {
     let mut cmd = t.command();
     cmd.args(["create", "--bundle"]).arg(&b.dir).arg(&id);
     let _keep = pass_fds(&mut cmd, &[(leak.as_raw_fd(), 3), (leak.as_raw_fd(), 7)]);
-    let c = t.finish_create(cmd, &b, &id).unwrap_or_else(|o| panic!("{o}"));
+    let c = t
+        .finish_create(cmd, &b, &id)
+        .unwrap_or_else(|o| panic!("{o}"));
     c.start();
     assert_eq!(fds_of_sleeping_init(&c), [0, 1, 2]);
 }

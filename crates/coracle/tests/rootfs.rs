@@ -21,14 +21,19 @@ fn run_ok(t: &Test, b: &mut Bundle, script: &str) -> String {
 fn tmpfs_with_size_mode_and_flags() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
-    b.mount(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs",
-                   "options": ["size=2m", "mode=0710", "nosuid", "nodev", "noexec"]}));
+    b.mount(
+        json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs",
+                   "options": ["size=2m", "mode=0710", "nosuid", "nodev", "noexec"]}),
+    );
     let out = run_ok(&t, &mut b, "stat -c %a /data; cat /proc/self/mountinfo");
     let (mode, mountinfo) = out.split_once('\n').unwrap();
     assert_eq!(mode, "710");
     let m = mount_at(mountinfo, "/data");
     assert_eq!(m.fstype, "tmpfs");
-    assert!(m.has("nosuid") && m.has("nodev") && m.has("noexec"), "{m:?}");
+    assert!(
+        m.has("nosuid") && m.has("nodev") && m.has("noexec"),
+        "{m:?}"
+    );
     assert!(m.has_super("size=2048k"), "{m:?}");
     assert!(m.has_super("mode=710"), "{m:?}");
 }
@@ -39,8 +44,10 @@ fn bind_read_only_host_dir() {
     let host_dir = t.host_dir("ro-src");
     fs::write(host_dir.join("file"), "from-host\n").unwrap();
     let mut b = t.bundle(&[]);
-    b.mount(json!({"destination": "/ro", "type": "bind", "source": host_dir,
-                   "options": ["bind", "ro"]}));
+    b.mount(
+        json!({"destination": "/ro", "type": "bind", "source": host_dir,
+                   "options": ["bind", "ro"]}),
+    );
     let out = run_ok(
         &t,
         &mut b,
@@ -58,16 +65,24 @@ fn bind_flags_nosuid_nodev_noexec() {
     let t = Test::new();
     let host_dir = t.host_dir("flags-src");
     let mut b = t.bundle(&[]);
-    b.mount(json!({"destination": "/flags", "type": "bind", "source": host_dir,
-                   "options": ["rbind", "rw", "nosuid", "nodev", "noexec"]}));
+    b.mount(
+        json!({"destination": "/flags", "type": "bind", "source": host_dir,
+                   "options": ["rbind", "rw", "nosuid", "nodev", "noexec"]}),
+    );
     let out = run_ok(
         &t,
         &mut b,
         "cp /bin/busybox /flags/bb; /flags/bb true 2>/dev/null && echo EXECUTED; grep ' /flags ' /proc/self/mountinfo",
     );
-    assert!(!out.contains("EXECUTED"), "ran a program from a noexec mount: {out}");
+    assert!(
+        !out.contains("EXECUTED"),
+        "ran a program from a noexec mount: {out}"
+    );
     let m = mount_at(&out, "/flags");
-    assert!(m.has("rw") && m.has("nosuid") && m.has("nodev") && m.has("noexec"), "{m:?}");
+    assert!(
+        m.has("rw") && m.has("nosuid") && m.has("nodev") && m.has("noexec"),
+        "{m:?}"
+    );
     // The write went through to the host.
     assert!(host_dir.join("bb").exists());
 }
@@ -95,8 +110,12 @@ fn rro_is_recursively_read_only() {
     let src = t.host_dir("rro-tree");
     let _sub = HostMount::tmpfs(&src.join("sub"));
     let mut b = t.bundle(&[]);
-    b.mount(json!({"destination": "/rro", "type": "bind", "source": src, "options": ["rbind", "rro"]}));
-    b.mount(json!({"destination": "/ro", "type": "bind", "source": src, "options": ["rbind", "ro"]}));
+    b.mount(
+        json!({"destination": "/rro", "type": "bind", "source": src, "options": ["rbind", "rro"]}),
+    );
+    b.mount(
+        json!({"destination": "/ro", "type": "bind", "source": src, "options": ["rbind", "ro"]}),
+    );
     let out = run_ok(
         &t,
         &mut b,
@@ -105,7 +124,10 @@ fn rro_is_recursively_read_only() {
          touch /ro/top 2>/dev/null || echo ro-top-refused; \
          grep -E ' /rro(/sub)? ' /proc/self/mountinfo",
     );
-    assert!(out.contains("rro-top-refused\nrro-sub-refused\nro-top-refused\n"), "{out}");
+    assert!(
+        out.contains("rro-top-refused\nrro-sub-refused\nro-top-refused\n"),
+        "{out}"
+    );
     assert!(mount_at(&out, "/rro").has("ro"), "{out}");
     assert!(mount_at(&out, "/rro/sub").has("ro"), "{out}");
     assert!(!src.join("top").exists() && !src.join("sub/x").exists());
@@ -121,11 +143,17 @@ fn mount_propagation_flags() {
     b.mount(json!({"destination": "/tmpshared", "type": "tmpfs", "source": "tmpfs", "options": ["shared"]}));
     let out = run_ok(&t, &mut b, "cat /proc/self/mountinfo");
     let shared = mount_at(&out, "/shared");
-    assert!(shared.optional.iter().any(|o| o.starts_with("shared:")), "{shared:?}");
+    assert!(
+        shared.optional.iter().any(|o| o.starts_with("shared:")),
+        "{shared:?}"
+    );
     let private = mount_at(&out, "/private");
     assert!(private.optional.is_empty(), "{private:?}");
     let tmp = mount_at(&out, "/tmpshared");
-    assert!(tmp.optional.iter().any(|o| o.starts_with("shared:")), "{tmp:?}");
+    assert!(
+        tmp.optional.iter().any(|o| o.starts_with("shared:")),
+        "{tmp:?}"
+    );
 }
 
 /// A host mount made under an rslave bind after the container started
@@ -135,16 +163,21 @@ fn rslave_receives_host_mounts() {
     let t = Test::new();
     let src = t.host_dir("slave-src");
     // A shared mount on the host, so that the container's copy can be its slave.
-    host("mount", &["--bind", src.to_str().unwrap(), src.to_str().unwrap()]);
+    host(
+        "mount",
+        &["--bind", src.to_str().unwrap(), src.to_str().unwrap()],
+    );
     let _self_bind = HostMount(src.clone());
     host("mount", &["--make-shared", src.to_str().unwrap()]);
     let mut b = t.bundle(&[]);
     let out = b.out_dir(&t);
     b.mount(json!({"destination": "/slave", "type": "bind", "source": src, "options": ["rbind", "rslave"]}));
     // Waits (bounded) for the marker the host mounts after start.
-    b.sh("touch /out/ready; i=0; while [ ! -e /slave/sub/marker ] && [ $i -lt 1200 ]; do \
+    b.sh(
+        ": > /out/ready; i=0; while [ ! -e /slave/sub/marker ] && [ $i -lt 1200 ]; do \
           sleep 0.05; i=$((i+1)); done; cat /slave/sub/marker > /out/seen; \
-          grep ' /slave ' /proc/self/mountinfo > /out/mountinfo");
+          grep ' /slave ' /proc/self/mountinfo > /out/mountinfo",
+    );
     let c = t.create(&b);
     c.start();
     wait_for_file(&out.join("ready"));
@@ -169,11 +202,18 @@ fn mounts_are_applied_in_order() {
     // A second tmpfs on the same place hides the first one.
     b.mount(json!({"destination": "/twice", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
     b.mount(json!({"destination": "/twice", "type": "tmpfs", "source": "tmpfs", "options": ["size=2m"]}));
-    let out = run_ok(&t, &mut b, "cat /layer/deep/bind/f; cat /proc/self/mountinfo");
+    let out = run_ok(
+        &t,
+        &mut b,
+        "cat /layer/deep/bind/f; cat /proc/self/mountinfo",
+    );
     assert!(out.starts_with("bound\n"), "{out}");
     let all = parse_mountinfo(&out);
     let layer = all.iter().position(|m| m.mount_point == "/layer").unwrap();
-    let bind = all.iter().position(|m| m.mount_point == "/layer/deep/bind").unwrap();
+    let bind = all
+        .iter()
+        .position(|m| m.mount_point == "/layer/deep/bind")
+        .unwrap();
     assert!(layer < bind);
     assert!(mount_at(&out, "/twice").has_super("size=2048k"), "{out}");
 }
@@ -185,7 +225,10 @@ fn bind_mount_of_a_file() {
     fs::write(&host_file, "127.0.0.1 bound-file\n").unwrap();
     let mut b = t.bundle(&[]);
     b.mount(json!({"destination": "/etc/hosts", "type": "bind", "source": host_file, "options": ["bind", "ro"]}));
-    assert_eq!(run_ok(&t, &mut b, "cat /etc/hosts"), "127.0.0.1 bound-file\n");
+    assert_eq!(
+        run_ok(&t, &mut b, "cat /etc/hosts"),
+        "127.0.0.1 bound-file\n"
+    );
 }
 
 #[test]
@@ -261,7 +304,10 @@ fn custom_device() {
         "stat -c '%F %t:%T %a %u:%g' /dev/mynull; echo x > /dev/mynull && echo writes; \
          head -c 2 /dev/sub/myzero | od -An -tx1 | tr -d ' '",
     );
-    assert_eq!(out, "character special file 1:3 662 1000:1000\nwrites\n0000\n");
+    assert_eq!(
+        out,
+        "character special file 1:3 662 1000:1000\nwrites\n0000\n"
+    );
 }
 
 #[test]
@@ -292,14 +338,21 @@ fn default_symlinks() {
         &mut b,
         "for l in fd stdin stdout stderr; do readlink /dev/$l; done",
     );
-    assert_eq!(out, "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\n");
+    assert_eq!(
+        out,
+        "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\n"
+    );
 }
 
 #[test]
 fn shm_and_mqueue() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
-    let out = run_ok(&t, &mut b, "grep -E ' /dev/(shm|mqueue) ' /proc/self/mountinfo");
+    let out = run_ok(
+        &t,
+        &mut b,
+        "grep -E ' /dev/(shm|mqueue) ' /proc/self/mountinfo",
+    );
     assert_eq!(mount_at(&out, "/dev/shm").fstype, "tmpfs");
     assert_eq!(mount_at(&out, "/dev/mqueue").fstype, "mqueue");
 }
@@ -333,14 +386,20 @@ fn readonly_paths() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
     fs::create_dir_all(b.rootfs().join("ro-dir")).unwrap();
-    b.config["linux"]["readonlyPaths"].as_array_mut().unwrap().push(json!("/ro-dir"));
+    b.config["linux"]["readonlyPaths"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("/ro-dir"));
     let out = run_ok(
         &t,
         &mut b,
         "touch /ro-dir/x 2>&1 || true; echo 1 > /proc/sys/kernel/domainname 2>&1 || true; \
          grep -E ' /(ro-dir|proc/sys) ' /proc/self/mountinfo",
     );
-    assert!(out.contains("touch: /ro-dir/x: Read-only file system"), "{out}");
+    assert!(
+        out.contains("touch: /ro-dir/x: Read-only file system"),
+        "{out}"
+    );
     assert!(mount_at(&out, "/ro-dir").has("ro"), "{out}");
     assert!(mount_at(&out, "/proc/sys").has("ro"), "{out}");
 }
@@ -350,13 +409,18 @@ fn no_pivot() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
     let out_dir = b.out_dir(&t);
-    b.sh("ls / > /out/ls; [ -e /work ] || [ -e /tmp/coracle-test-is-host ] && echo HOST; echo done");
+    b.sh(
+        "ls / > /out/ls; [ -e /work ] || [ -e /tmp/coracle-test-is-host ] && echo HOST; echo done",
+    );
     fs::write("/tmp/coracle-test-is-host", "").ok();
     let out = t.run_with(&b, &["--no-pivot"]).ok();
     let _ = fs::remove_file("/tmp/coracle-test-is-host");
     assert_eq!(out.stdout, "done\n");
     let ls = read(&out_dir.join("ls"));
-    assert!(ls.contains("bin\n") && ls.contains("etc\n") && ls.contains("out\n"), "{ls}");
+    assert!(
+        ls.contains("bin\n") && ls.contains("etc\n") && ls.contains("out\n"),
+        "{ls}"
+    );
 }
 
 // --- symlinks planted in the rootfs ---------------------------------------
@@ -374,7 +438,12 @@ fn assert_untouched(t: &Test, d: &Path) {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["canary"], "something was created in {}", d.display());
+    assert_eq!(
+        names,
+        ["canary"],
+        "something was created in {}",
+        d.display()
+    );
     assert_eq!(read(&d.join("canary")), "untouched\n");
     let mounts = mounts_under(d);
     assert!(mounts.is_empty(), "mounted on the host: {mounts:?}");
@@ -388,13 +457,17 @@ fn dev_symlinks_never_create_devices_outside() {
     let t = Test::new();
     let target = host_target(&t, "dev-target");
     let mut b = t.bundle(&[]);
-    b.without_mount("/dev").without_mount("/dev/pts").without_mount("/dev/shm").without_mount("/dev/mqueue");
+    b.without_mount("/dev")
+        .without_mount("/dev/pts")
+        .without_mount("/dev/shm")
+        .without_mount("/dev/mqueue");
     let dev = b.rootfs().join("dev");
     for name in ["null", "zero", "full", "tty", "random", "urandom", "evil"] {
         symlink(target.join(name), dev.join(name)).unwrap();
     }
     symlink(&target, dev.join("pts")).unwrap();
-    b.config["linux"]["devices"] = json!([{"path": "/dev/evil", "type": "c", "major": 1, "minor": 3}]);
+    b.config["linux"]["devices"] =
+        json!([{"path": "/dev/evil", "type": "c", "major": 1, "minor": 3}]);
     b.sh("true");
     let _ = t.run(&b); // success or refusal: both fine, escaping is not
     assert_untouched(&t, &target);
@@ -405,10 +478,14 @@ fn dev_itself_a_symlink_to_the_host() {
     let t = Test::new();
     let target = host_target(&t, "devdir-target");
     let mut b = t.bundle(&[]);
-    b.without_mount("/dev").without_mount("/dev/pts").without_mount("/dev/shm").without_mount("/dev/mqueue");
+    b.without_mount("/dev")
+        .without_mount("/dev/pts")
+        .without_mount("/dev/shm")
+        .without_mount("/dev/mqueue");
     fs::remove_dir(b.rootfs().join("dev")).unwrap();
     symlink(&target, b.rootfs().join("dev")).unwrap();
-    b.config["linux"]["devices"] = json!([{"path": "/dev/evil", "type": "c", "major": 1, "minor": 3}]);
+    b.config["linux"]["devices"] =
+        json!([{"path": "/dev/evil", "type": "c", "major": 1, "minor": 3}]);
     b.sh("true");
     let _ = t.run(&b);
     assert_untouched(&t, &target);
@@ -422,8 +499,14 @@ fn mount_destination_symlink_stays_inside() {
     // An absolute link: resolved in the container's root it is
     // ROOTFS/<target path>, never the host's target.
     symlink(&target, b.rootfs().join("link")).unwrap();
-    symlink("../../../../../../..".to_string() + target.to_str().unwrap(), b.rootfs().join("rel-link")).unwrap();
-    b.mount(json!({"destination": "/link", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+    symlink(
+        "../../../../../../..".to_string() + target.to_str().unwrap(),
+        b.rootfs().join("rel-link"),
+    )
+    .unwrap();
+    b.mount(
+        json!({"destination": "/link", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}),
+    );
     b.mount(json!({"destination": "/rel-link/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
     b.mount(json!({"destination": "/link/bind", "type": "bind", "source": t.host_dir("bind-src"), "options": ["rbind"]}));
     b.sh("touch /link/written /rel-link/sub/written 2>/dev/null; true");
@@ -438,8 +521,14 @@ fn masked_path_symlink_stays_inside() {
     let mut b = t.bundle(&[]);
     symlink(target.join("canary"), b.rootfs().join("masked-link")).unwrap();
     symlink(&target, b.rootfs().join("ro-link")).unwrap();
-    b.config["linux"]["maskedPaths"].as_array_mut().unwrap().push(json!("/masked-link"));
-    b.config["linux"]["readonlyPaths"].as_array_mut().unwrap().push(json!("/ro-link"));
+    b.config["linux"]["maskedPaths"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("/masked-link"));
+    b.config["linux"]["readonlyPaths"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("/ro-link"));
     b.sh("true");
     let _ = t.run(&b);
     assert_untouched(&t, &target);

@@ -20,6 +20,8 @@
 //! Nothing here depends on timing: the only waits are bounded polls for state
 //! transitions (a generous deadline that only turns a hang into a failure).
 #![allow(dead_code)] // each test binary uses a different part of the harness
+// A failed create returns its whole output to the test: size does not matter.
+#![allow(clippy::result_large_err)]
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -70,7 +72,10 @@ pub fn skip_unless_coracle(why: &str) -> bool {
     if is_coracle() {
         return false;
     }
-    eprintln!("skipped: {why} is coracle-specific (runtime is {})", runtime().display());
+    eprintln!(
+        "skipped: {why} is coracle-specific (runtime is {})",
+        runtime().display()
+    );
     true
 }
 
@@ -90,16 +95,28 @@ fn init_process() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         // SAFETY: geteuid has no preconditions.
-        assert_eq!(unsafe { libc::geteuid() }, 0, "the end-to-end tests must run as root");
+        assert_eq!(
+            unsafe { libc::geteuid() },
+            0,
+            "the end-to-end tests must run as root"
+        );
         // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and no pointer.
         let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-        assert_eq!(rc, 0, "prctl(PR_SET_CHILD_SUBREAPER): {}", std::io::Error::last_os_error());
+        assert_eq!(
+            rc,
+            0,
+            "prctl(PR_SET_CHILD_SUBREAPER): {}",
+            std::io::Error::last_os_error()
+        );
     });
 }
 
 /// The workspace's root directory.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// A busybox rootfs built once (per target dir) by scripts/make-bundle.sh.
@@ -181,7 +198,11 @@ impl Out {
     #[track_caller]
     pub fn fails_with_one_line(self) -> Self {
         let out = self.fails();
-        let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         assert_eq!(lines.len(), 1, "expected a one-line error: {out}");
         out
     }
@@ -257,7 +278,12 @@ impl Test {
         fs::create_dir_all(dir.join("cmd")).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         let root = dir.join("state");
-        Test { dir, root, n, seq: AtomicUsize::new(0) }
+        Test {
+            dir,
+            root,
+            n,
+            seq: AtomicUsize::new(0),
+        }
     }
 
     /// A name unique on this host: `<prefix>-<pid>-<n>-<k>`.
@@ -296,7 +322,10 @@ impl Test {
             .status()
             .unwrap();
         assert!(st.success(), "copy the rootfs");
-        Bundle { dir, config: default_config(args) }
+        Bundle {
+            dir,
+            config: default_config(args),
+        }
     }
 
     /// A runtime command with this test's `--root`; stdin is /dev/null.
@@ -320,7 +349,9 @@ impl Test {
         cmd.stdout(fs::File::create(&out_path).unwrap());
         cmd.stderr(fs::File::create(&err_path).unwrap());
         let cmdline = describe(&cmd);
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn `{cmdline}`: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn `{cmdline}`: {e}"));
         drop(cmd); // close our copies of the files
         let status = wait_child(&mut child, &cmdline);
         Out {
@@ -365,13 +396,22 @@ impl Test {
     ) -> Result<Container<'_>, Out> {
         bundle.save();
         let mut cmd = self.command();
-        cmd.arg("create").args(extra).arg("--bundle").arg(&bundle.dir).arg(id);
+        cmd.arg("create")
+            .args(extra)
+            .arg("--bundle")
+            .arg(&bundle.dir)
+            .arg(id);
         self.finish_create(cmd, bundle, id)
     }
 
     /// Runs a prepared `create` command (the container inherits its output
     /// files) and wraps the result.
-    pub fn finish_create(&self, cmd: Command, bundle: &Bundle, id: &str) -> Result<Container<'_>, Out> {
+    pub fn finish_create(
+        &self,
+        cmd: Command,
+        bundle: &Bundle,
+        id: &str,
+    ) -> Result<Container<'_>, Out> {
         let out = self.output(cmd);
         if !out.success() {
             self.assert_no_container(id);
@@ -420,7 +460,11 @@ impl Test {
         bundle.save();
         let id = self.id();
         let mut cmd = self.command();
-        cmd.arg("run").args(extra).arg("--bundle").arg(&bundle.dir).arg(&id);
+        cmd.arg("run")
+            .args(extra)
+            .arg("--bundle")
+            .arg(&bundle.dir)
+            .arg(&id);
         let out = self.output(cmd);
         // `run` deletes the container itself; make sure, without masking the
         // result.
@@ -442,7 +486,11 @@ impl Test {
                     .collect()
             })
             .unwrap_or_default();
-        assert!(left.is_empty(), "state of {id} left in {}: {left:?}", self.root.display());
+        assert!(
+            left.is_empty(),
+            "state of {id} left in {}: {left:?}",
+            self.root.display()
+        );
     }
 
     /// Entries of the state root (none when it does not exist).
@@ -475,11 +523,17 @@ impl Drop for Test {
         // Containers the test forgot (or a failed assertion skipped).
         for name in self.state_entries() {
             let out = self.rt(&["delete", "--force", &name]);
-            problems.push(format!("container {name} left in the state root ({})", out.code.unwrap_or(-1)));
+            problems.push(format!(
+                "container {name} left in the state root ({})",
+                out.code.unwrap_or(-1)
+            ));
         }
         let mounts = self.mounts_under_dir();
         if !mounts.is_empty() {
-            problems.push(format!("mounts left under {}: {mounts:?}", self.dir.display()));
+            problems.push(format!(
+                "mounts left under {}: {mounts:?}",
+                self.dir.display()
+            ));
             // Deepest first, detached: never let remove_dir_all walk into a mount.
             for m in mounts.iter().rev() {
                 let _ = umount_detach(m);
@@ -488,7 +542,10 @@ impl Drop for Test {
         if mounts_under(&self.dir).is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         } else {
-            problems.push(format!("could not unmount everything under {}", self.dir.display()));
+            problems.push(format!(
+                "could not unmount everything under {}",
+                self.dir.display()
+            ));
         }
         if !problems.is_empty() && !std::thread::panicking() {
             panic!("test left things behind: {problems:#?}");
@@ -615,7 +672,10 @@ impl Bundle {
         if let Some(p) = path {
             ns["path"] = json!(p);
         }
-        self.config["linux"]["namespaces"].as_array_mut().unwrap().push(ns);
+        self.config["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(ns);
         self
     }
 
@@ -663,12 +723,16 @@ impl Container<'_> {
     #[track_caller]
     pub fn state(&self) -> Value {
         let out = self.t.rt(&["state", &self.id]).ok();
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("state is not JSON ({e}): {out}"))
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("state is not JSON ({e}): {out}"))
     }
 
     #[track_caller]
     pub fn status(&self) -> String {
-        self.state()["status"].as_str().expect("state.status").to_string()
+        self.state()["status"]
+            .as_str()
+            .expect("state.status")
+            .to_string()
     }
 
     /// `start ID`, asserting success.
@@ -699,7 +763,11 @@ impl Container<'_> {
             if status == want {
                 return;
             }
-            assert!(Instant::now() < end, "{} still {status}, want {want}", self.id);
+            assert!(
+                Instant::now() < end,
+                "{} still {status}, want {want}",
+                self.id
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -848,7 +916,9 @@ pub fn reap_container_orphans() {
         let status = read(Path::new(&format!("/proc/{kid}/status")));
         let fields = status_fields(&status);
         let zombie = fields.get("State").is_some_and(|s| s.starts_with('Z'));
-        let nested = fields.get("NSpid").is_some_and(|p| p.split_whitespace().count() > 1);
+        let nested = fields
+            .get("NSpid")
+            .is_some_and(|p| p.split_whitespace().count() > 1);
         if zombie && nested {
             let mut st = 0;
             // SAFETY: waitpid on a specific zombie child of ours.
@@ -898,7 +968,10 @@ pub fn wait_for_comm(pid: i32, comm: &str) {
         if now.trim_end() == comm {
             return;
         }
-        assert!(Instant::now() < end, "process {pid} still runs {now:?}, want {comm}");
+        assert!(
+            Instant::now() < end,
+            "process {pid} still runs {now:?}, want {comm}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -961,7 +1034,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -1032,7 +1108,17 @@ impl HostMount {
     /// `mount -t tmpfs tmpfs DIR` (DIR created).
     pub fn tmpfs(dir: &Path) -> HostMount {
         fs::create_dir_all(dir).unwrap();
-        host("mount", &["-t", "tmpfs", "-o", "size=1m", "tmpfs", &dir.to_string_lossy()]);
+        host(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                "size=1m",
+                "tmpfs",
+                &dir.to_string_lossy(),
+            ],
+        );
         HostMount(dir.to_path_buf())
     }
 }
@@ -1058,7 +1144,12 @@ pub fn cgroup_mounts() -> Vec<(Vec<String>, PathBuf)> {
                 let keys = m
                     .super_options
                     .split(',')
-                    .filter(|o| *o != "rw" && *o != "ro" && !o.starts_with("release_agent") && *o != "clone_children")
+                    .filter(|o| {
+                        *o != "rw"
+                            && *o != "ro"
+                            && !o.starts_with("release_agent")
+                            && *o != "clone_children"
+                    })
                     .map(String::from)
                     .collect();
                 Some((keys, PathBuf::from(m.mount_point)))
@@ -1095,7 +1186,9 @@ pub fn cgroups_of(pid: &str) -> Vec<(String, String)> {
 pub fn cgroup_path_of(pid: &str, controller: &str) -> Option<String> {
     cgroups_of(pid)
         .into_iter()
-        .find(|(c, _)| c.split(',').any(|x| x == controller) || (controller.is_empty() && c.is_empty()))
+        .find(|(c, _)| {
+            c.split(',').any(|x| x == controller) || (controller.is_empty() && c.is_empty())
+        })
         .map(|(_, p)| p)
 }
 
@@ -1154,7 +1247,9 @@ impl NetNs {
 
 impl Drop for NetNs {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.name])
+            .status();
     }
 }
 
@@ -1189,7 +1284,10 @@ impl ConsoleSocket {
             match self.listener.accept() {
                 Ok((s, _)) => break s,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < end, "nobody connected to the console socket");
+                    assert!(
+                        Instant::now() < end,
+                        "nobody connected to the console socket"
+                    );
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Err(e) => panic!("accept on the console socket: {e}"),
@@ -1204,7 +1302,10 @@ impl ConsoleSocket {
 /// Receives one fd passed with SCM_RIGHTS on a connected unix socket.
 pub fn recv_fd(sock: RawFd) -> Option<OwnedFd> {
     let mut data = [0u8; 4096];
-    let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: data.len() };
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
     // u64 elements keep the control buffer aligned for cmsghdr.
     let mut control = [0u64; 64];
     // SAFETY: an all-zero msghdr is a valid empty value.
@@ -1216,7 +1317,10 @@ pub fn recv_fd(sock: RawFd) -> Option<OwnedFd> {
     // SAFETY: msg points at live buffers of the declared sizes.
     let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {
-        panic!("recvmsg on the console socket: {}", std::io::Error::last_os_error());
+        panic!(
+            "recvmsg on the console socket: {}",
+            std::io::Error::last_os_error()
+        );
     }
     // SAFETY: msg was filled by recvmsg; the CMSG macros walk its control
     // buffer within msg_controllen.
@@ -1241,11 +1345,19 @@ pub fn read_pty(master: OwnedFd) -> String {
     let end = Instant::now() + DEADLINE;
     let mut buf = Vec::new();
     loop {
-        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         let rc = unsafe { libc::poll(&mut pfd, 1, 100) };
         if rc == 0 {
-            assert!(Instant::now() < end, "pty still open after {DEADLINE:?}; read so far: {:?}", String::from_utf8_lossy(&buf));
+            assert!(
+                Instant::now() < end,
+                "pty still open after {DEADLINE:?}; read so far: {:?}",
+                String::from_utf8_lossy(&buf)
+            );
             continue;
         }
         let mut chunk = [0u8; 4096];
@@ -1271,7 +1383,11 @@ pub fn pass_fds(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> Vec<OwnedFd> {
         // source of the next.
         // SAFETY: F_DUPFD_CLOEXEC on an fd the caller owns.
         let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 1000) };
-        assert!(high >= 0, "dup fd {fd}: {}", std::io::Error::last_os_error());
+        assert!(
+            high >= 0,
+            "dup fd {fd}: {}",
+            std::io::Error::last_os_error()
+        );
         // SAFETY: high is a fresh fd we now own.
         copies.push(unsafe { OwnedFd::from_raw_fd(high) });
         pairs.push((high, target));
@@ -1294,15 +1410,43 @@ pub fn pass_fds(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> Vec<OwnedFd> {
 /// Capability numbers of capabilities(7) used by the tests.
 pub fn cap_number(name: &str) -> u32 {
     let names = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
     ];
-    names.iter().position(|n| *n == name).unwrap_or_else(|| panic!("unknown cap {name}")) as u32
+    names
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or_else(|| panic!("unknown cap {name}")) as u32
 }
 
 /// The mask of a set of capability names, as /proc/PID/status prints it.
