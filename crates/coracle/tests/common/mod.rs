@@ -19,7 +19,8 @@
 //!
 //! Nothing here depends on timing: the only waits are bounded polls for state
 //! transitions (a generous deadline that only turns a hang into a failure).
-#![allow(dead_code)] // each test binary uses a different part of the harness
+// Each test binary uses a different part of the harness.
+#![allow(dead_code)]
 // A failed create returns its whole output to the test: size does not matter.
 #![allow(clippy::result_large_err)]
 
