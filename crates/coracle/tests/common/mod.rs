@@ -36,7 +36,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Once, OnceLock};
+use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use serde_json;
@@ -428,6 +428,7 @@ impl Test {
             deleted: false,
         };
         c.pid = c.state()["pid"].as_i64().expect("state.pid after create") as i32;
+        own_init(c.pid);
         c.cgroups = container_cgroup_dirs(c.pid);
         Ok(c)
     }
@@ -444,6 +445,7 @@ impl Test {
             deleted: false,
         };
         c.pid = c.state()["pid"].as_i64().expect("state.pid") as i32;
+        own_init(c.pid);
         if pid_alive(c.pid) {
             c.cgroups = container_cgroup_dirs(c.pid);
         }
@@ -494,12 +496,14 @@ impl Test {
         );
     }
 
-    /// Entries of the state root (none when it does not exist).
+    /// Entries of the state root (none when it does not exist), but hidden
+    /// ones (a runtime's own lock file, say).
     pub fn state_entries(&self) -> Vec<String> {
         fs::read_dir(&self.root)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
                     .collect()
             })
             .unwrap_or_default()
@@ -529,6 +533,7 @@ impl Drop for Test {
                 out.code.unwrap_or(-1)
             ));
         }
+        reap_container_orphans();
         let mounts = self.mounts_under_dir();
         if !mounts.is_empty() {
             problems.push(format!(
@@ -811,6 +816,7 @@ impl Container<'_> {
     #[track_caller]
     fn after_delete(&mut self) {
         reap(self.pid);
+        disown_init(self.pid);
         self.t.assert_no_container(&self.id);
         let left: Vec<&PathBuf> = self.cgroups.iter().filter(|d| d.exists()).collect();
         if !left.is_empty() {
@@ -832,6 +838,7 @@ impl Drop for Container<'_> {
         }
         let out = self.t.rt(&["delete", "--force", &self.id]);
         reap(self.pid);
+        disown_init(self.pid);
         let mut problems = Vec::new();
         if !out.success() {
             problems.push(format!("delete --force failed: {out}"));
@@ -909,11 +916,37 @@ pub fn reap(pid: i32) {
     }
 }
 
+/// Container inits that a live [`Container`] guard owns: only the owner
+/// reaps them, so that no other test's sweep frees the pid under its feet.
+static OWNED_INITS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+fn own_init(pid: i32) {
+    OWNED_INITS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(pid);
+}
+
+fn disown_init(pid: i32) {
+    OWNED_INITS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| *p != pid);
+}
+
 /// Reaps our zombie children that lived in a nested pid namespace: they are
 /// container processes reparented to us, never a `Command` of ours (those
 /// run in our own pid namespace), so reaping them cannot steal a `wait`.
+/// Inits owned by a [`Container`] guard are left to it.
 pub fn reap_container_orphans() {
+    let owned = OWNED_INITS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     for kid in children_of(std::process::id() as i32) {
+        if owned.contains(&kid) {
+            continue;
+        }
         let status = read(Path::new(&format!("/proc/{kid}/status")));
         let fields = status_fields(&status);
         let zombie = fields.get("State").is_some_and(|s| s.starts_with('Z'));
