@@ -80,14 +80,6 @@ pub fn skip_unless_coracle(why: &str) -> bool {
     true
 }
 
-/// Name of the runtime under test, for messages.
-pub fn runtime_name() -> String {
-    runtime()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 // ---------------------------------------------------------------------------
 // One-time set-up: subreaper and the cached busybox rootfs
 // ---------------------------------------------------------------------------
@@ -275,7 +267,8 @@ impl Test {
         init_process();
         let n = TEST_COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = PathBuf::from(format!("/tmp/coracle-test-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        // Left by an earlier run whose pid was ours.
+        assert!(remove_test_dir(&dir), "cannot clear {}", dir.display());
         fs::create_dir_all(dir.join("cmd")).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         let root = dir.join("state");
@@ -1122,6 +1115,20 @@ pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
         .filter(|m| m.mount_point == d || m.mount_point.starts_with(&format!("{d}/")))
         .map(|m| PathBuf::from(m.mount_point))
         .collect()
+}
+
+/// Removes a test directory, first detaching every mount under it (deepest
+/// first) so that the removal never walks into a mount. False when a mount
+/// could not be detached (the directory is then left alone).
+pub fn remove_test_dir(dir: &Path) -> bool {
+    for m in mounts_under(dir).iter().rev() {
+        let _ = umount_detach(m);
+    }
+    if !mounts_under(dir).is_empty() {
+        return false;
+    }
+    let _ = fs::remove_dir_all(dir);
+    true
 }
 
 /// `umount2(path, MNT_DETACH)`.
