@@ -236,6 +236,10 @@ fn cwd_outside_rootfs_is_not_reachable() {
         let res = t.run(&b);
         if res.success() {
             // Whatever it is, it must be inside the container.
+            assert!(
+                out.join("pwd").exists(),
+                "exit 0 but the container did not run: {res}"
+            );
             let ls = read(&out.join("ls"));
             assert!(
                 !ls.contains("state") && !ls.contains("cmd"),

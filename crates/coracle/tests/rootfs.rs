@@ -432,6 +432,22 @@ fn host_target(t: &Test, name: &str) -> std::path::PathBuf {
     d
 }
 
+/// Runs `script`: the runtime may refuse the bundle (non-zero exit), or run
+/// it, and then the script must really have run (a marker in /out).
+#[track_caller]
+fn run_or_refuse(t: &Test, b: &mut Bundle, script: &str) {
+    let out = b.out_dir(t);
+    b.sh(&format!("{script}; echo ran > /out/ran"));
+    let res = t.run(b);
+    if res.success() {
+        assert_eq!(
+            read(&out.join("ran")),
+            "ran\n",
+            "exit 0 but the container did not run: {res}"
+        );
+    }
+}
+
 #[track_caller]
 fn assert_untouched(t: &Test, d: &Path) {
     let names: Vec<String> = fs::read_dir(d)
@@ -468,8 +484,7 @@ fn dev_symlinks_never_create_devices_outside() {
     symlink(&target, dev.join("pts")).unwrap();
     b.config["linux"]["devices"] =
         json!([{"path": "/dev/evil", "type": "c", "major": 1, "minor": 3}]);
-    b.sh("true");
-    let _ = t.run(&b); // success or refusal: both fine, escaping is not
+    run_or_refuse(&t, &mut b, "true");
     assert_untouched(&t, &target);
 }
 
@@ -486,8 +501,7 @@ fn dev_itself_a_symlink_to_the_host() {
     symlink(&target, b.rootfs().join("dev")).unwrap();
     b.config["linux"]["devices"] =
         json!([{"path": "/dev/evil", "type": "c", "major": 1, "minor": 3}]);
-    b.sh("true");
-    let _ = t.run(&b);
+    run_or_refuse(&t, &mut b, "true");
     assert_untouched(&t, &target);
 }
 
@@ -509,8 +523,11 @@ fn mount_destination_symlink_stays_inside() {
     );
     b.mount(json!({"destination": "/rel-link/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
     b.mount(json!({"destination": "/link/bind", "type": "bind", "source": t.host_dir("bind-src"), "options": ["rbind"]}));
-    b.sh("touch /link/written /rel-link/sub/written 2>/dev/null; true");
-    let _ = t.run(&b);
+    run_or_refuse(
+        &t,
+        &mut b,
+        "touch /link/written /rel-link/sub/written 2>/dev/null; true",
+    );
     assert_untouched(&t, &target);
 }
 
@@ -529,8 +546,7 @@ fn masked_path_symlink_stays_inside() {
         .as_array_mut()
         .unwrap()
         .push(json!("/ro-link"));
-    b.sh("true");
-    let _ = t.run(&b);
+    run_or_refuse(&t, &mut b, "true");
     assert_untouched(&t, &target);
     // Still readable and writable on the host: no mount landed on it.
     fs::write(target.join("canary"), "untouched\n").unwrap();
