@@ -1,0 +1,239 @@
+//! Namespaces (config-linux.md "Namespaces", "User namespace mappings",
+//! "Offset for Time Namespace", "Sysctl"), hostname and domainname, each
+//! checked from inside the container.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[test]
+fn hostname_and_domainname() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.config["hostname"] = json!("box-name");
+    b.config["domainname"] = json!("box.domain");
+    b.sh("hostname; cat /proc/sys/kernel/domainname");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout, "box-name\nbox.domain\n");
+    // The host's names are untouched.
+    assert_ne!(
+        read(std::path::Path::new("/proc/sys/kernel/hostname")).trim(),
+        "box-name"
+    );
+}
+
+#[test]
+fn pid_namespace_makes_the_process_pid_1() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.sh("echo $$; ls /proc | grep -c '^[0-9]'");
+    let out = t.run(&b).ok();
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("1"));
+    // sh and the ls/grep it runs: only the container's own processes.
+    let n: u32 = lines.next().unwrap().parse().unwrap();
+    assert!(n <= 3, "the container sees {n} processes: {}", out.stdout);
+}
+
+#[test]
+fn new_network_namespace_has_only_lo() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.sh("ls /sys/class/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout, "lo\nlo\n");
+}
+
+#[test]
+fn join_network_namespace_by_path() {
+    let t = Test::new();
+    let netns = NetNs::new(&t);
+    let mut b = t.bundle(&[]);
+    b.with_ns("network", Some(&netns.path()));
+    b.sh("readlink /proc/self/ns/net");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout.trim(), netns.ns_link());
+    assert_ne!(out.stdout.trim(), ns_of("self", "net"));
+}
+
+#[test]
+fn no_network_namespace_shares_the_hosts() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.without_ns("network");
+    b.sh("readlink /proc/self/ns/net");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout.trim(), ns_of("self", "net"));
+}
+
+#[test]
+fn new_namespaces_differ_from_the_hosts() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.with_ns("cgroup", None);
+    let kinds = ["pid", "net", "ipc", "uts", "mnt", "cgroup"];
+    let script: String = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k}; "))
+        .collect();
+    b.sh(&script);
+    let out = t.run(&b).ok();
+    let inside: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(inside.len(), kinds.len(), "{out}");
+    for (k, got) in kinds.iter().zip(inside) {
+        assert!(got.starts_with(&format!("{k}:[")), "{got}");
+        assert_ne!(got, ns_of("self", k), "{k} namespace is the host's");
+    }
+}
+
+#[test]
+fn cgroup_namespace_hides_the_cgroup_path() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.with_ns("cgroup", None);
+    b.config["linux"]["cgroupsPath"] = json!(t.cgroup_path());
+    b.sh("cat /proc/self/cgroup");
+    let out = t.run(&b).ok();
+    for line in out.stdout.lines() {
+        assert!(line.ends_with(":/"), "cgroup path visible inside: {line}");
+    }
+}
+
+#[test]
+fn shared_namespaces_when_not_requested() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.without_ns("ipc").without_ns("uts");
+    b.config.as_object_mut().unwrap().remove("hostname");
+    b.sh("readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts");
+    let out = t.run(&b).ok();
+    assert_eq!(
+        out.stdout,
+        format!("{}\n{}\n", ns_of("self", "ipc"), ns_of("self", "uts"))
+    );
+}
+
+#[test]
+fn time_namespace_with_offsets() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.with_ns("time", None);
+    // A year of extra monotonic and boot time.
+    b.config["linux"]["timeOffsets"] = json!({
+        "monotonic": {"secs": 31_536_000, "nanosecs": 0},
+        "boottime": {"secs": 31_536_000, "nanosecs": 0}
+    });
+    b.sh("readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime");
+    let out = t.run(&b).ok();
+    let mut lines = out.stdout.lines();
+    assert_ne!(lines.next().unwrap(), ns_of("self", "time"));
+    let uptime: u64 = lines.next().unwrap().parse().unwrap();
+    let host_uptime: u64 = read(std::path::Path::new("/proc/uptime"))
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        uptime >= host_uptime + 31_536_000,
+        "uptime {uptime} inside, {host_uptime} outside"
+    );
+}
+
+#[test]
+fn user_namespace_with_mappings() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    let out = b.out_dir(&t);
+    b.with_ns("user", None);
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    b.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /out/f; readlink /proc/self/ns/user");
+    let res = t.run(&b).ok();
+    let lines: Vec<Vec<&str>> = res
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["0", "100000", "65536"], "{res}");
+    assert_eq!(lines[1], ["0", "200000", "65536"], "{res}");
+    assert_eq!(lines[2], ["0"]);
+    assert_ne!(lines[3][0], ns_of("self", "user"));
+    // Root inside is uid 100000 outside.
+    let meta = std::fs::metadata(out.join("f")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.gid()), (100000, 200000));
+}
+
+#[test]
+fn sysctl_in_own_network_namespace() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.config["linux"]["sysctl"] = json!({
+        "net.ipv4.ip_forward": "1",
+        "kernel.msgmax": "4242"
+    });
+    b.sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax");
+    let host_forward = read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward"));
+    let host_msgmax = read(std::path::Path::new("/proc/sys/kernel/msgmax"));
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout, "1\n4242\n");
+    assert_eq!(
+        read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward")),
+        host_forward
+    );
+    assert_eq!(
+        read(std::path::Path::new("/proc/sys/kernel/msgmax")),
+        host_msgmax
+    );
+}
+
+#[test]
+fn network_sysctl_refused_without_own_network_namespace() {
+    let t = Test::new();
+    let mut b = t.bundle(&["true"]);
+    b.without_ns("network");
+    // The host's current value: even a runtime that wrongly wrote it would
+    // change nothing on the host.
+    let host_forward = read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward"));
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": host_forward.trim()});
+    t.try_create(&b, &[])
+        .err()
+        .expect("net sysctl accepted in the host netns")
+        .fails_with_one_line();
+    assert!(t.state_entries().is_empty());
+}
+
+#[test]
+fn ipc_sysctl_refused_without_own_ipc_namespace() {
+    let t = Test::new();
+    let mut b = t.bundle(&["true"]);
+    b.without_ns("ipc");
+    let host = read(std::path::Path::new("/proc/sys/kernel/msgmax"));
+    b.config["linux"]["sysctl"] = json!({"kernel.msgmax": host.trim()});
+    t.try_create(&b, &[])
+        .err()
+        .expect("ipc sysctl accepted in the host ipc ns")
+        .fails_with_one_line();
+}
+
+#[test]
+fn join_namespaces_of_another_container() {
+    let t = Test::new();
+    let mut b1 = t.bundle(&["sleep", "1000"]);
+    b1.config["hostname"] = json!("first");
+    let c1 = t.create(&b1);
+    c1.start();
+    let mut b2 = t.bundle(&[]);
+    for (ty, file) in [("network", "net"), ("uts", "uts"), ("ipc", "ipc")] {
+        b2.with_ns(ty, Some(&format!("/proc/{}/ns/{file}", c1.pid)));
+    }
+    b2.config.as_object_mut().unwrap().remove("hostname");
+    b2.sh("hostname; readlink /proc/self/ns/net");
+    let out = t.run(&b2).ok();
+    assert_eq!(
+        out.stdout,
+        format!("first\n{}\n", ns_of(&c1.pid.to_string(), "net"))
+    );
+}
