@@ -65,6 +65,12 @@ impl Logger {
         write_stderr(&format!("{line}\n"));
     }
 
+    /// Reports a warning: to stderr, and to the log file.
+    pub fn warn(&mut self, line: &str) {
+        self.write_file("warning", line);
+        write_stderr(&format!("{line}\n"));
+    }
+
     /// Reports a debug line (with `--debug` only): to the log file, or to
     /// stderr without one.
     pub fn debug(&mut self, message: &str) {
@@ -107,43 +113,7 @@ fn format_line(format: Format, level: &str, message: &str, time: SystemTime) -> 
 /// `time` as RFC 3339 in UTC with nanoseconds: `2024-02-29T12:34:56.123456789Z`.
 pub fn rfc3339_nanos(time: SystemTime) -> String {
     let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let of_day = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        since_epoch.subsec_nanos()
-    )
-}
-
-/// The Gregorian (year, month, day) of a count of days since 1970-01-01.
-///
-/// Counts in 400-year eras starting on 1 March, so the leap day is the last
-/// day of its year and month lengths follow a fixed 5-month pattern.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    const DAYS_PER_ERA: i64 = 146_097;
-    // Days from 0000-03-01 to 1970-01-01.
-    let days = days + 719_468;
-    let era = days.div_euclid(DAYS_PER_ERA);
-    let day_of_era = days.rem_euclid(DAYS_PER_ERA);
-    // Leap days removed: every 4 years, except every 100, except the 400th.
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524
-        - day_of_era / (DAYS_PER_ERA - 1))
-        / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    // Months from March: lengths 31,30,31,30,31 repeat, i.e. 153 days per 5.
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    libcoracle::state::rfc3339(since_epoch.as_secs() as i64, since_epoch.subsec_nanos())
 }
 
 #[cfg(test)]
@@ -174,23 +144,6 @@ mod tests {
             rfc3339_nanos(at(1_735_689_599, 0)),
             "2024-12-31T23:59:59.000000000Z"
         );
-    }
-
-    #[test]
-    fn civil_dates_are_contiguous() {
-        // Walking day by day over several centuries never skips or repeats.
-        let mut previous = civil_from_days(-1);
-        for days in 0..200_000 {
-            let date = civil_from_days(days);
-            let next_day = date.2 == previous.2 + 1 && (date.0, date.1) == (previous.0, previous.1);
-            let next_month = date.2 == 1 && date.1 == previous.1 + 1 && date.0 == previous.0;
-            let next_year = (date.1, date.2, previous.1) == (1, 1, 12) && date.0 == previous.0 + 1;
-            assert!(
-                next_day || next_month || next_year,
-                "{previous:?} -> {date:?}"
-            );
-            previous = date;
-        }
     }
 
     #[test]

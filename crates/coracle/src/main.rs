@@ -57,6 +57,9 @@ fn run_cli() -> i32 {
     for line in runtime.take_trace() {
         log.debug(&line);
     }
+    for warning in runtime.take_warnings() {
+        log.warn(&format!("coracle {}: warning: {warning}", call.name()));
+    }
     match result {
         Ok(code) => code,
         Err(e) => fail(&mut log, &e.line(call.name())),

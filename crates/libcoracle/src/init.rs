@@ -6,12 +6,11 @@
 use crate::channel::{Channel, Message};
 use crate::config::Plan;
 use crate::hooks;
-use crate::namespaces::NamespacePlan;
+use crate::namespaces::{Kind, NamespacePlan};
 use crate::process::ProcessPlan;
 use crate::procfs::Procfs;
 use crate::rootfs::{CgroupView, MountEnv};
 use crate::spec::ConsoleSize;
-use crate::state::FIFO;
 use crate::sys;
 use crate::terminal::{self, Pty};
 use crate::trace::Trace;
@@ -19,7 +18,7 @@ use std::error::Error as StdError;
 use std::ffi::CString;
 use std::fmt::Display;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// A failed step of the container side.
 #[derive(Debug)]
@@ -57,9 +56,9 @@ pub struct InitArgs<'a> {
     pub plan: &'a Plan,
     /// The init's end of the channel.
     pub channel: Channel,
-    /// The container's state directory (`O_PATH`): the FIFO is reached
-    /// through it after `pivot_root`.
-    pub state_dir: OwnedFd,
+    /// The start FIFO (`O_PATH`), reopened for writing once the init is
+    /// ready.
+    pub fifo: OwnedFd,
     /// The `--console-socket` connection, when the process has a terminal.
     pub console_socket: Option<OwnedFd>,
     /// `--preserve-fds`: descriptors 3 to 3+N-1 stay open.
@@ -78,7 +77,7 @@ pub struct InitArgs<'a> {
 pub fn run_init(args: InitArgs<'_>) -> ! {
     sys::process::restore_default_sigpipe();
     match prepare_init(&args) {
-        Ok((exe, state)) => wait_and_exec(&args, exe, state),
+        Ok(ready) => wait_and_exec(&args, ready),
         Err(err) => {
             let _ = args.channel.send(&Message::Failed {
                 errno: err.errno,
@@ -89,9 +88,20 @@ pub fn run_init(args: InitArgs<'_>) -> ! {
     }
 }
 
-/// Everything up to waiting for `start`; returns the executable's path and,
-/// when there are hooks, the state document they get.
-fn prepare_init(args: &InitArgs<'_>) -> Result<(CString, Option<String>), StepError> {
+/// What the init holds once it is ready for `start`.
+struct Ready {
+    /// The executable's path inside the container.
+    exe: CString,
+    /// The state document of the container-side hooks, when there are any.
+    state: Option<String>,
+    /// The init's own `/proc/self/fd` on the host's procfs, opened before
+    /// the pivot: through it the FIFO is reopened for writing, which works
+    /// whatever user the process has become and needs no /proc inside.
+    own_fds: OwnedFd,
+}
+
+/// Everything up to waiting for `start`.
+fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
     let plan = args.plan;
     let trace = args.trace;
     // The runtime's lines so far came along with the clone: they are its to report.
@@ -102,6 +112,9 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<(CString, Option<String>), StepEr
         .map_err(step("wait for the runtime"))?;
     trace.phase("wait for id maps");
     plan.namespaces.join().map_err(step("join namespaces"))?;
+    if plan.namespaces.has(Kind::User) {
+        become_namespace_root()?;
+    }
     if args.unshare_cgroup_ns {
         args.channel
             .expect(&Message::CgroupJoined)
@@ -112,7 +125,7 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<(CString, Option<String>), StepEr
     trace.phase("join namespaces");
     let env = MountEnv {
         cgroup_views: &args.cgroup_views,
-        cgroup_ns: plan.namespaces.has(crate::namespaces::Kind::Cgroup),
+        cgroup_ns: plan.namespaces.has(Kind::Cgroup),
         console: None,
     };
     plan.rootfs.mount_all(&env).map_err(step("mounts"))?;
@@ -135,14 +148,41 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<(CString, Option<String>), StepEr
             .map_err(step("createContainer hooks"))?;
         trace.phase("createContainer hooks");
     }
+    let own_fds = sys::fs::openat(None, c"/proc/self/fd", libc::O_PATH | libc::O_DIRECTORY, 0)
+        .map_err(step("open /proc/self/fd"))?;
     plan.rootfs.enter().map_err(step("pivot_root"))?;
+    make_cwd(&plan.process);
     trace.phase("pivot and masked paths");
     let exe = become_process(&plan.process, pty.as_ref(), args.preserve_fds)?;
     trace.phase("process");
     args.channel
         .send(&Message::Ready(trace.joined()))
         .map_err(step("report ready"))?;
-    Ok((exe, state_json))
+    Ok(Ready {
+        exe,
+        state: state_json,
+        own_fds,
+    })
+}
+
+/// In a user namespace of its own, the init acts as the namespace's root
+/// (files it creates while mounting must belong to a mapped id).
+fn become_namespace_root() -> Result<(), StepError> {
+    sys::process::setresgid(0)
+        .map_err(step("become root of the user namespace (gid 0 mapped?)"))?;
+    sys::process::setresuid(0).map_err(step("become root of the user namespace (uid 0 mapped?)"))
+}
+
+/// Creates the process's cwd when the rootfs lacks it, as runc does. A
+/// failure shows up as the cwd step's error.
+fn make_cwd(process: &ProcessPlan) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::DirBuilderExt;
+    let cwd = std::ffi::OsStr::from_bytes(process.cwd.as_bytes());
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(cwd);
 }
 
 /// Opens the container's pty, hands its master to the console socket and
@@ -240,12 +280,14 @@ fn keep_only_preserved_fds(preserve_fds: u32) -> Result<(), StepError> {
 /// Blocks on the start FIFO until `start`, runs the `startContainer` hooks
 /// and executes the process. What goes wrong from here is written to the
 /// FIFO, where `start` reads it.
-fn wait_and_exec(args: &InitArgs<'_>, exe: CString, state: Option<String>) -> ! {
-    let name = CString::new(FIFO).expect("no NUL in the FIFO's name");
-    let fifo = match sys::fs::openat(Some(args.state_dir.as_fd()), &name, libc::O_WRONLY, 0) {
+fn wait_and_exec(args: &InitArgs<'_>, ready: Ready) -> ! {
+    let name = CString::new(args.fifo.as_raw_fd().to_string()).expect("digits");
+    let fifo = match sys::fs::openat(Some(ready.own_fds.as_fd()), &name, libc::O_WRONLY, 0) {
         Ok(fifo) => fifo,
         Err(_) => sys::process::exit_now(1),
     };
+    drop(ready.own_fds);
+    let (exe, state) = (ready.exe, ready.state);
     let fail = |message: &dyn Display, code: i32| -> ! {
         let _ = sys::fs::write_all(fifo.as_fd(), format!("E{message}").as_bytes());
         sys::process::exit_now(code)

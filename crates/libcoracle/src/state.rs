@@ -214,19 +214,6 @@ impl ContainerDir {
         &self.path
     }
 
-    /// Opens the directory as an `O_PATH` descriptor of its own (holding no
-    /// lock), through which the init reaches its FIFO after `pivot_root`.
-    pub fn open_path_fd(&self) -> Result<OwnedFd, StateError> {
-        let path =
-            CString::new(self.path.as_os_str().as_encoded_bytes()).map_err(|_| StateError::Io {
-                action: "open",
-                path: self.path.clone(),
-                source: io::Error::from_raw_os_error(libc::EINVAL),
-            })?;
-        sys::fs::openat(None, &path, libc::O_PATH | libc::O_DIRECTORY, 0)
-            .map_err(io_error("open", &self.path))
-    }
-
     /// Writes the record atomically: a temporary file, then a rename.
     pub fn save(&self, record: &Record) -> Result<(), StateError> {
         let tmp = self.path.join(RECORD_TMP);
@@ -262,7 +249,24 @@ impl ContainerDir {
                 path: path.clone(),
                 source: io::Error::from_raw_os_error(libc::EINVAL),
             })?;
-        sys::fs::mkfifoat(None, &name, 0o600).map_err(io_error("create", &path))
+        sys::fs::mkfifoat(None, &name, 0o600).map_err(io_error("create", &path))?;
+        // Writable by the container's user, who opens it after dropping
+        // root; the state directory (0700) keeps everyone else out.
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+            .map_err(io_error("chmod", &path))
+    }
+
+    /// Opens the start FIFO as an `O_PATH` descriptor (it does not block):
+    /// the init reopens it for writing, without the state directory's path.
+    pub fn open_fifo_path(&self) -> Result<OwnedFd, StateError> {
+        let path = self.path.join(FIFO);
+        let name =
+            CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| StateError::Io {
+                action: "open",
+                path: path.clone(),
+                source: io::Error::from_raw_os_error(libc::EINVAL),
+            })?;
+        sys::fs::openat(None, &name, libc::O_PATH, 0).map_err(io_error("open", &path))
     }
 
     /// Whether the start FIFO is still there.
@@ -381,17 +385,30 @@ pub fn rfc3339(secs: i64, nanos: u32) -> String {
     )
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01.
+/// The Gregorian (year, month, day) of a count of days since 1970-01-01.
+///
+/// Counts in 400-year eras starting on 1 March, so the leap day is the last
+/// day of its year and month lengths follow a fixed 5-month pattern.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    const DAYS_PER_ERA: i64 = 146_097;
+    // Days from 0000-03-01 to 1970-01-01.
+    let days = days + 719_468;
+    let era = days.div_euclid(DAYS_PER_ERA);
+    let day_of_era = days.rem_euclid(DAYS_PER_ERA);
+    // Leap days removed: every 4 years, except every 100, except the 400th.
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524
+        - day_of_era / (DAYS_PER_ERA - 1))
+        / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months from March: lengths 31,30,31,30,31 repeat, i.e. 153 days per 5.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
 
@@ -420,6 +437,23 @@ mod tests {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.000000005Z");
         assert_eq!(rfc3339(1_795_268_765, 0), "2026-11-22T13:46:05.000000000Z");
+    }
+
+    #[test]
+    fn civil_dates_are_contiguous() {
+        // Walking day by day over several centuries never skips or repeats.
+        let mut previous = civil_from_days(-1);
+        for days in 0..200_000 {
+            let date = civil_from_days(days);
+            let next_day = date.2 == previous.2 + 1 && (date.0, date.1) == (previous.0, previous.1);
+            let next_month = date.2 == 1 && date.1 == previous.1 + 1 && date.0 == previous.0;
+            let next_year = (date.1, date.2, previous.1) == (1, 1, 12) && date.0 == previous.0 + 1;
+            assert!(
+                next_day || next_month || next_year,
+                "{previous:?} -> {date:?}"
+            );
+            previous = date;
+        }
     }
 
     #[test]

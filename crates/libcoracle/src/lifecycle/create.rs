@@ -31,6 +31,20 @@ struct Undo {
 }
 
 impl Undo {
+    /// Undoes what was done so far, now rather than when dropped.
+    fn undo_now(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let _ = sys::process::kill(pid, libc::SIGKILL);
+            let _ = sys::process::wait_pid(pid, false);
+        }
+        if let Some(cgroup) = self.cgroup.take() {
+            let _ = cgroup.remove();
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     fn disarm(&mut self) {
         self.dir = None;
         self.cgroup = None;
@@ -40,16 +54,7 @@ impl Undo {
 
 impl Drop for Undo {
     fn drop(&mut self) {
-        if let Some(pid) = self.pid {
-            let _ = sys::process::kill(pid, libc::SIGKILL);
-            let _ = sys::process::wait_pid(pid, false);
-        }
-        if let Some(cgroup) = &self.cgroup {
-            let _ = cgroup.remove();
-        }
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        self.undo_now();
     }
 }
 
@@ -91,7 +96,7 @@ impl Runtime {
         let cgroup = Cgroup::create(&plan.cgroup)?;
         trace.phase("cgroup create");
         let console_socket = connect_console(options.console_socket.as_deref())?;
-        let state_dir = dir.open_path_fd()?;
+        let fifo = dir.open_fifo_path()?;
         let (channel, child_channel) = Channel::pair()?;
         plan.namespaces.enter_pid_for_children()?;
         let cgroup_views = views_of(&cgroup);
@@ -113,7 +118,7 @@ impl Runtime {
                 init::run_init(InitArgs {
                     plan: &plan,
                     channel: child_channel,
-                    state_dir,
+                    fifo,
                     console_socket,
                     preserve_fds,
                     cgroup_views,
@@ -126,7 +131,7 @@ impl Runtime {
         undo.pid = Some(pid);
         undo.cgroup = Some(cgroup);
         drop(child_channel);
-        drop(state_dir);
+        drop(fifo);
         trace.phase("clone");
 
         if plan.namespaces.needs_id_maps() {
@@ -150,7 +155,8 @@ impl Runtime {
                 channel.send(&Message::CgroupJoined)?;
             }
         }
-        self.follow_init(&plan, &dir, &channel, pid)?;
+        self.follow_init(&plan, &dir, &channel, &mut undo, pid)?;
+        let cgroup = undo.cgroup.as_ref().expect("set above");
 
         let (_, start_time) = state::proc_stat(pid)
             .ok_or_else(|| Error::Container("the container's init exited during create".into()))?;
@@ -164,25 +170,49 @@ impl Runtime {
     }
 
     /// Serves the init until it is ready: runs the runtime-side create hooks
-    /// when it asks, and turns its failure report into the error.
+    /// when it asks, and turns its failure report into the error. When a
+    /// failure comes after the hooks started, the container is destroyed
+    /// and the poststop hooks run (runtime.md, steps 3 to 5 and 12, 13).
     fn follow_init(
         &self,
         plan: &Plan,
         dir: &ContainerDir,
         channel: &Channel,
+        undo: &mut Undo,
         pid: i32,
     ) -> Result<(), Error> {
         self.trace.phase("runtime side");
+        let mut hooks_started = false;
+        let result = self.serve_init(plan, dir.id(), channel, pid, &mut hooks_started);
+        if result.is_err() && hooks_started {
+            undo.undo_now();
+            let state = state_with(dir.id(), plan, Status::Stopped, pid);
+            self.run_poststop(&plan.hooks().poststop, &state);
+        }
+        result
+    }
+
+    fn serve_init(
+        &self,
+        plan: &Plan,
+        id: &str,
+        channel: &Channel,
+        pid: i32,
+        hooks_started: &mut bool,
+    ) -> Result<(), Error> {
         loop {
             match channel.recv()? {
                 Message::RunCreateHooks => {
+                    *hooks_started = true;
                     self.trace.reset();
-                    let state = creating_state(dir.id(), plan, pid);
                     let hooks = plan.hooks();
+                    let state = json(&state_with(id, plan, Status::Creating, pid));
                     hooks::run_hooks("prestart", &hooks.prestart, state.as_bytes())?;
                     hooks::run_hooks("createRuntime", &hooks.create_runtime, state.as_bytes())?;
                     self.trace.phase("prestart and createRuntime hooks");
-                    channel.send(&Message::HooksDone(state))?;
+                    // The container-side hooks see the pid as the container does.
+                    let inside = json(&state_with(id, plan, Status::Creating, pid_inside(pid)));
+                    channel.send(&Message::HooksDone(inside))?;
                 }
                 Message::Ready(lines) => {
                     self.trace.extend("init", &lines);
@@ -247,17 +277,31 @@ fn views_of(cgroup: &Cgroup) -> Vec<CgroupView> {
         .collect()
 }
 
-/// The state document hooks get while the container is being created.
-fn creating_state(id: &str, plan: &Plan, pid: i32) -> String {
-    let state = State {
+/// The state document of the container being created, for its hooks.
+fn state_with(id: &str, plan: &Plan, status: Status, pid: i32) -> State {
+    State {
         oci_version: OCI_VERSION.to_string(),
         id: id.to_string(),
-        status: Status::Creating,
+        status,
         pid: Some(pid),
         bundle: plan.bundle.to_string_lossy().into_owned(),
         annotations: plan.spec.annotations.clone(),
-    };
-    serde_json::to_string(&state).expect("a state always serializes")
+    }
+}
+
+fn json(state: &State) -> String {
+    serde_json::to_string(state).expect("a state always serializes")
+}
+
+/// The pid of `pid` in its own (innermost) pid namespace: the last field of
+/// `NSpid` in /proc/PID/status.
+fn pid_inside(pid: i32) -> i32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))
+        .and_then(|ids| ids.split_whitespace().last()?.parse().ok())
+        .unwrap_or(pid)
 }
 
 fn record_of(id: &str, plan: &Plan, pid: i32, start_time: u64, cgroup: &Cgroup) -> Record {

@@ -17,10 +17,11 @@ pub use query::ContainerSummary;
 use crate::cgroups::CgroupError;
 use crate::channel::ChannelError;
 use crate::config::ConfigError;
+use crate::hooks;
 use crate::hooks::HookError;
 use crate::namespaces::NamespaceError;
 use crate::process::ProcessError;
-use crate::spec::{State, Status, OCI_VERSION};
+use crate::spec::{Hook, State, Status, OCI_VERSION};
 use crate::state::{Record, StateError, StateRoot};
 use crate::trace::Trace;
 use std::cell::RefCell;
@@ -144,6 +145,20 @@ impl Runtime {
 
     fn warn(&self, message: String) {
         self.warnings.borrow_mut().push(message);
+    }
+
+    /// Runs every poststop hook; a failing one is a warning and the others
+    /// still run (runtime.md, step 13).
+    fn run_poststop(&self, poststop: &[Hook], state: &State) {
+        if poststop.is_empty() {
+            return;
+        }
+        let state = serde_json::to_string(state).expect("a state always serializes");
+        for (index, hook) in poststop.iter().enumerate() {
+            if let Err(err) = hooks::run_hook("poststop", index, hook, state.as_bytes()) {
+                self.warn(err.to_string());
+            }
+        }
     }
 
     /// Pauses a running container (freezes all its processes).

@@ -292,9 +292,11 @@ fn device_plan(i: usize, d: &Device) -> Result<DevicePlan, RootfsError> {
 }
 
 fn root_propagation(value: Option<&str>) -> Result<RootPropagation, RootfsError> {
+    // Without a value, `/` becomes a recursive slave, as runc makes it:
+    // host mounts keep propagating in, nothing propagates out.
     let Some(value) = value.filter(|v| !v.is_empty()) else {
         return Ok(RootPropagation {
-            initial: libc::MS_PRIVATE,
+            initial: libc::MS_SLAVE,
             last: None,
         });
     };
@@ -542,7 +544,7 @@ mod tests {
         assert_eq!(p.propagation.initial, libc::MS_SLAVE);
         assert_eq!(p.propagation.last, Some((libc::MS_SHARED, false)));
         let p = plan(tmp.path(), &with_linux("{}")).unwrap();
-        assert_eq!(p.propagation.initial, libc::MS_PRIVATE);
+        assert_eq!(p.propagation.initial, libc::MS_SLAVE);
         assert_eq!(p.propagation.last, None);
         assert_eq!(
             error(tmp.path(), &with_linux(r#"{"rootfsPropagation":"bogus"}"#)),
