@@ -9,15 +9,27 @@
 //!    apart by the x32 bit of the number;
 //! 3. per ABI, the distinct return instructions, shared by every branch.
 //!
-//! Semantics of the rules for one syscall: the conditions of one entry are
-//! ANDed, entries are ORed; when entries with different actions match the
-//! same call, the most restrictive action wins (the kernel's precedence
-//! between stacked filters), ties going to the earlier entry. A syscall no
-//! entry matches gets the default action. A number this build's table does
-//! not know (a syscall newer than the table, or a hole) gets `ENOSYS`
-//! rather than a refusing default, so that programs fall back to older
-//! calls (`clone3` → `clone`) instead of failing with `EPERM` or dying.
-//! Syscall names unknown to an ABI's table are skipped, as runc and crun do.
+//! Semantics of the entries for one syscall, those of libseccomp as runc
+//! and crun drive it wherever libseccomp's answer does not depend on its
+//! internal rule ordering:
+//! - entries whose action is the default action are ignored;
+//! - the first entry without conditions decides alone (libseccomp keeps
+//!   the first unconditional rule and drops conditional ones);
+//! - otherwise the conditions of one entry are ANDed and entries are ORed;
+//!   when entries with different actions match the same call, the most
+//!   restrictive action wins (the kernel's precedence between stacked
+//!   filters), ties going to the earlier entry;
+//! - a call no entry matches gets the default action.
+//!
+//! Differences from libseccomp: a number this build's table does not know
+//! (a syscall newer than the table, or a hole) gets `ENOSYS` rather than a
+//! refusing default, so that programs fall back to older calls (`clone3` →
+//! `clone`) instead of failing with `EPERM` or dying; on x86 the socket and
+//! IPC calls are filtered by their own numbers only, not also through the
+//! `socketcall`/`ipc` multiplexers. Syscall names unknown to an ABI's table
+//! are skipped, as runc and crun do. On x86 and x32 conditions compare only
+//! the low 32 bits of arguments and values, and MASKED_EQ masks its value,
+//! as libseccomp does.
 
 use super::arch::{Arch, X32_SYSCALL_BIT};
 use super::bpf::{self, Asm, Label, JMP_JEQ_K, JMP_JGE_K, JMP_JGT_K};
@@ -54,8 +66,17 @@ pub fn compile(profile: &Profile<'_>) -> Result<Vec<SockFilter>, SeccompError> {
         }
         if arch == Arch::X86_64 {
             let native = asm.label();
-            let x32 = section(Arch::X32).unwrap_or(bad_arch);
-            asm.jump(JMP_JGE_K, X32_SYSCALL_BIT, x32, native);
+            if let Some(x32) = section(Arch::X32) {
+                asm.jump(JMP_JGE_K, X32_SYSCALL_BIT, x32, native);
+            } else {
+                // An x32 call is a bad arch, but not -1 (the number of
+                // syscall(-1), or of a call a tracer cancelled): as with
+                // libseccomp it is an unknown native number.
+                let x32_bit = asm.label();
+                asm.jump(JMP_JGE_K, X32_SYSCALL_BIT, x32_bit, native);
+                asm.bind(x32_bit);
+                asm.jump(JMP_JEQ_K, u32::MAX, native, bad_arch);
+            }
             asm.bind(native);
         }
         let segments = segments(profile, arch);
@@ -134,24 +155,22 @@ fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
 
 /// The outcome of one syscall given its entries in profile order.
 fn decide(entries: &[(Action, &[Cond])], default: Action, narrow: bool) -> Outcome {
-    let mut ordered: Vec<&(Action, &[Cond])> = entries.iter().collect();
+    // Entries that repeat the default action change nothing (libseccomp
+    // refuses them, runc and crun skip them).
+    let mut entries: Vec<&(Action, &[Cond])> = entries
+        .iter()
+        .filter(|(action, _)| *action != default)
+        .collect();
+    // As with libseccomp, the first entry without conditions decides alone.
+    if let Some((action, _)) = entries.iter().find(|(_, conds)| conds.is_empty()) {
+        return Outcome::Ret(action.ret());
+    }
+    if entries.is_empty() {
+        return Outcome::Ret(default.ret());
+    }
     // Stable: ties keep profile order.
-    ordered.sort_by_key(|(action, _)| action.rank());
-    // An entry without conditions always matches: nothing after it can win.
-    let unconditional = ordered.iter().position(|(_, conds)| conds.is_empty());
-    let fallback = unconditional.map_or(default, |i| ordered[i].0);
-    ordered.truncate(unconditional.unwrap_or(ordered.len()));
-    // Entries at the end that lead to the fallback anyway are redundant.
-    while ordered
-        .last()
-        .is_some_and(|(action, _)| *action == fallback)
-    {
-        ordered.pop();
-    }
-    if ordered.is_empty() {
-        return Outcome::Ret(fallback.ret());
-    }
-    let rules = ordered
+    entries.sort_by_key(|(action, _)| action.rank());
+    let rules = entries
         .into_iter()
         .map(|(action, conds)| {
             let conds = conds
@@ -161,7 +180,10 @@ fn decide(entries: &[(Action, &[Cond])], default: Action, narrow: bool) -> Outco
             (*action, conds)
         })
         .collect();
-    Outcome::Rules { rules, fallback }
+    Outcome::Rules {
+        rules,
+        fallback: default,
+    }
 }
 
 /// The code of one ABI: the search tree, the argument blocks, and the
@@ -268,7 +290,9 @@ impl<'a> Section<'a> {
     fn cond(&mut self, cond: &Cond, yes: Label, no: Label) {
         let index = cond.index;
         let (value, mask) = match cond.op {
-            Op::MaskedEq => (cond.value_two, Some(cond.value)),
+            // As libseccomp: the compared value is masked too, so its bits
+            // outside the mask are ignored rather than never matching.
+            Op::MaskedEq => (cond.value_two & cond.value, Some(cond.value)),
             _ => (cond.value, None),
         };
         let (hi, lo) = ((value >> 32) as u32, value as u32);
@@ -392,7 +416,7 @@ mod tests {
     }
 
     #[test]
-    fn the_most_restrictive_matching_entry_wins() {
+    fn entries_combine_like_libseccomp() {
         let eq = |v| Cond {
             index: 0,
             op: Op::Eq,
@@ -400,33 +424,42 @@ mod tests {
             value_two: 0,
         };
         let (c1, c2) = ([eq(1)], [eq(2)]);
+        // Conditional entries: the most restrictive matching one wins;
+        // entries repeating the default are ignored.
         let entries: [(Action, &[Cond]); 4] = [
-            (Action::Allow, &[]),
             (Action::Errno(22), &c1),
             (Action::Allow, &c2),
             (Action::KillProcess, &c2),
+            (Action::Errno(1), &c1),
         ];
         assert_eq!(
             decide(&entries, Action::Errno(1), false),
             Outcome::Rules {
                 rules: vec![
                     (Action::KillProcess, vec![eq(2)]),
-                    (Action::Errno(22), vec![eq(1)])
+                    (Action::Errno(22), vec![eq(1)]),
+                    (Action::Allow, vec![eq(2)]),
                 ],
-                fallback: Action::Allow,
+                fallback: Action::Errno(1),
             }
         );
-        // An unconditional refusal makes laxer conditional entries moot.
-        let entries: [(Action, &[Cond]); 2] = [(Action::Allow, &c1), (Action::Errno(5), &[])];
-        assert_eq!(
-            decide(&entries, Action::Allow, false),
-            Outcome::Ret(0x0005_0005)
-        );
-        // Entries that only repeat the default are dropped.
-        let entries: [(Action, &[Cond]); 1] = [(Action::Errno(1), &c1)];
+        // The first unconditional entry decides alone.
+        let entries: [(Action, &[Cond]); 3] = [
+            (Action::KillProcess, &c1),
+            (Action::Allow, &[]),
+            (Action::Errno(5), &[]),
+        ];
         assert_eq!(
             decide(&entries, Action::Errno(1), false),
-            Outcome::Ret(ERRNO_EPERM)
+            Outcome::Ret(ALLOW)
+        );
+        let entries: [(Action, &[Cond]); 2] = [(Action::Errno(1), &[]), (Action::Allow, &c1)];
+        assert_eq!(
+            decide(&entries, Action::Errno(1), true),
+            Outcome::Rules {
+                rules: vec![(Action::Allow, vec![eq(1)])],
+                fallback: Action::Errno(1)
+            }
         );
     }
 

@@ -1,7 +1,9 @@
 //! Tests of the whole module: a BPF interpreter, the differential test
 //! against libseccomp, and filters installed in real processes.
 
+mod diff;
 mod interp;
+mod podman;
 
 use std::fs;
 use std::path::PathBuf;
