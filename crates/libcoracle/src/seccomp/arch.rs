@@ -35,7 +35,7 @@ impl Arch {
         matches!(self, Arch::X86 | Arch::X32)
     }
 
-    /// This ABI's syscall table: (name, number) sorted by name.
+    /// This ABI's syscall table: (name, number) sorted by (length, name).
     fn by_name(self) -> &'static [(&'static str, u32)] {
         match self {
             Arch::X86_64 => syscalls::x86_64::BY_NAME,
@@ -57,7 +57,7 @@ impl Arch {
     pub fn resolve(self, name: &str) -> Option<u32> {
         let table = self.by_name();
         table
-            .binary_search_by(|(n, _)| (*n).cmp(name))
+            .binary_search_by(|(n, _)| (n.len(), *n).cmp(&(name.len(), name)))
             .ok()
             .map(|i| table[i].1)
     }
@@ -118,7 +118,8 @@ mod tests {
     #[test]
     fn tables_are_sorted_and_resolve() {
         for arch in [Arch::X86_64, Arch::X86, Arch::X32] {
-            assert!(arch.by_name().windows(2).all(|w| w[0].0 < w[1].0));
+            let key = |name: &'static str| (name.len(), name);
+            assert!(arch.by_name().windows(2).all(|w| key(w[0].0) < key(w[1].0)));
             assert!(arch.numbers().windows(2).all(|w| w[0] < w[1]));
             let (lo, hi) = arch.number_space();
             assert!(arch.numbers().iter().all(|nr| (lo..=hi).contains(nr)));

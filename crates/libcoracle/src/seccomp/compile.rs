@@ -36,7 +36,6 @@ use super::bpf::{self, Asm, Label, JMP_JEQ_K, JMP_JGE_K, JMP_JGT_K};
 use super::profile::{Action, Cond, Op, Profile};
 use super::SeccompError;
 use crate::sys::seccomp::SockFilter;
-use std::collections::BTreeMap;
 
 /// Compiles `profile` into a program the kernel accepts.
 pub fn compile(profile: &Profile<'_>) -> Result<Vec<SockFilter>, SeccompError> {
@@ -112,18 +111,21 @@ struct Segment {
     outcome: Outcome,
 }
 
+/// One entry naming a syscall: its number, the entry's position in the
+/// profile, its action and conditions.
+type Mention<'p> = (u32, usize, Action, &'p [Cond]);
+
 /// The ranges of `arch`'s number space with their outcomes, adjacent equal
 /// returns merged.
 fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
-    let mut by_nr: BTreeMap<u32, Vec<(Action, &[Cond])>> = BTreeMap::new();
-    for rule in &profile.rules {
+    let mut mentions: Vec<Mention<'_>> = Vec::new();
+    for (i, rule) in profile.rules.iter().enumerate() {
         for nr in rule.names.iter().filter_map(|n| arch.resolve(n)) {
-            by_nr
-                .entry(nr)
-                .or_default()
-                .push((rule.action, &rule.conds));
+            mentions.push((nr, i, rule.action, &rule.conds));
         }
     }
+    // By number, then profile order.
+    mentions.sort_unstable_by_key(|&(nr, i, _, _)| (nr, i));
     let unknown = if profile.default.refuses() {
         Action::Errno(libc::ENOSYS as u16).ret()
     } else {
@@ -136,15 +138,15 @@ fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
         _ => out.push(Segment { start, outcome }),
     };
     let mut cursor = Some(first);
+    let mut rest = &mentions[..];
     for &nr in arch.numbers() {
         if let Some(gap) = cursor.filter(|&c| c < nr) {
             push(gap, Outcome::Ret(unknown));
         }
-        let outcome = match by_nr.get(&nr) {
-            Some(rules) => decide(rules, profile.default, arch.has_32bit_args()),
-            None => Outcome::Ret(profile.default.ret()),
-        };
-        push(nr, outcome);
+        let count = rest.iter().take_while(|m| m.0 == nr).count();
+        let (entries, after) = rest.split_at(count);
+        rest = after;
+        push(nr, decide(entries, profile.default, arch.has_32bit_args()));
         cursor = nr.checked_add(1);
     }
     if let Some(c) = cursor.filter(|&c| c <= last) {
@@ -153,33 +155,29 @@ fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
     out
 }
 
-/// The outcome of one syscall given its entries in profile order.
-fn decide(entries: &[(Action, &[Cond])], default: Action, narrow: bool) -> Outcome {
+/// The outcome of one syscall given the entries naming it, in profile order.
+fn decide(entries: &[Mention<'_>], default: Action, narrow: bool) -> Outcome {
     // Entries that repeat the default action change nothing (libseccomp
     // refuses them, runc and crun skip them).
-    let mut entries: Vec<&(Action, &[Cond])> = entries
-        .iter()
-        .filter(|(action, _)| *action != default)
-        .collect();
+    let effective = || entries.iter().filter(|m| m.2 != default);
     // As with libseccomp, the first entry without conditions decides alone.
-    if let Some((action, _)) = entries.iter().find(|(_, conds)| conds.is_empty()) {
-        return Outcome::Ret(action.ret());
+    if let Some(m) = effective().find(|m| m.3.is_empty()) {
+        return Outcome::Ret(m.2.ret());
     }
-    if entries.is_empty() {
-        return Outcome::Ret(default.ret());
-    }
-    // Stable: ties keep profile order.
-    entries.sort_by_key(|(action, _)| action.rank());
-    let rules = entries
-        .into_iter()
-        .map(|(action, conds)| {
+    let mut rules: Vec<(Action, Vec<Cond>)> = effective()
+        .map(|&(_, _, action, conds)| {
             let conds = conds
                 .iter()
                 .map(|c| if narrow { c.truncated() } else { *c })
                 .collect();
-            (*action, conds)
+            (action, conds)
         })
         .collect();
+    if rules.is_empty() {
+        return Outcome::Ret(default.ret());
+    }
+    // Stable: ties keep profile order.
+    rules.sort_by_key(|(action, _)| action.rank());
     Outcome::Rules {
         rules,
         fallback: default,
@@ -415,6 +413,15 @@ mod tests {
         );
     }
 
+    /// The entries as mentions of one syscall, in this order.
+    fn mentions<'a>(entries: &[(Action, &'a [Cond])]) -> Vec<Mention<'a>> {
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, &(action, conds))| (7, i, action, conds))
+            .collect()
+    }
+
     #[test]
     fn entries_combine_like_libseccomp() {
         let eq = |v| Cond {
@@ -424,14 +431,15 @@ mod tests {
             value_two: 0,
         };
         let (c1, c2) = ([eq(1)], [eq(2)]);
+        let (c1, c2): (&[Cond], &[Cond]) = (&c1, &c2);
         // Conditional entries: the most restrictive matching one wins;
         // entries repeating the default are ignored.
-        let entries: [(Action, &[Cond]); 4] = [
-            (Action::Errno(22), &c1),
-            (Action::Allow, &c2),
-            (Action::KillProcess, &c2),
-            (Action::Errno(1), &c1),
-        ];
+        let entries = mentions(&[
+            (Action::Errno(22), c1),
+            (Action::Allow, c2),
+            (Action::KillProcess, c2),
+            (Action::Errno(1), c1),
+        ]);
         assert_eq!(
             decide(&entries, Action::Errno(1), false),
             Outcome::Rules {
@@ -444,16 +452,16 @@ mod tests {
             }
         );
         // The first unconditional entry decides alone.
-        let entries: [(Action, &[Cond]); 3] = [
-            (Action::KillProcess, &c1),
+        let entries = mentions(&[
+            (Action::KillProcess, c1),
             (Action::Allow, &[]),
             (Action::Errno(5), &[]),
-        ];
+        ]);
         assert_eq!(
             decide(&entries, Action::Errno(1), false),
             Outcome::Ret(ALLOW)
         );
-        let entries: [(Action, &[Cond]); 2] = [(Action::Errno(1), &[]), (Action::Allow, &c1)];
+        let entries = mentions(&[(Action::Errno(1), &[]), (Action::Allow, c1)]);
         assert_eq!(
             decide(&entries, Action::Errno(1), true),
             Outcome::Rules {
