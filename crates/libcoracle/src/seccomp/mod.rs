@@ -8,7 +8,9 @@
 //! which the runtime hands to the agent at `listenerPath` with
 //! [`send_listener`].
 //!
-//! The semantics of the generated filter are described in [`compile`].
+//! The semantics of the generated filter (how entries combine, `ENOSYS`
+//! for syscalls newer than the tables, the differences from libseccomp)
+//! are described in compile.rs.
 
 mod arch;
 mod bpf;

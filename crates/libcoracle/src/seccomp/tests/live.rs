@@ -290,7 +290,8 @@ fn helper_notify() {
     let plan = plan(serde_json::json!({
         "defaultAction": "SCMP_ACT_ALLOW",
         "listenerPath": "/unused",
-        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+        // TSYNC with a listener needs TSYNC_ESRCH, which install adds.
+        "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}],
     }));
     assert!(plan.needs_listener());
