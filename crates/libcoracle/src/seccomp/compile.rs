@@ -42,44 +42,20 @@ pub fn compile(profile: &Profile<'_>) -> Result<Vec<SockFilter>, SeccompError> {
     let mut asm = Asm::default();
     let bad_arch = asm.label();
     let sections: Vec<(Arch, Label)> = profile.arches.iter().map(|&a| (a, asm.label())).collect();
-    let section = |arch: Arch| sections.iter().find(|(a, _)| *a == arch).map(|(_, l)| *l);
-
-    asm.load(bpf::OFFSET_ARCH);
-    let mut dispatched = Vec::new();
-    for &(arch, label) in &sections {
-        // x32 shares x86_64's arch value: it is reached from that section.
-        if arch == Arch::X32 || dispatched.contains(&arch.audit_arch()) {
-            continue;
-        }
-        dispatched.push(arch.audit_arch());
-        let next = asm.label();
-        asm.jump(JMP_JEQ_K, arch.audit_arch(), label, next);
-        asm.bind(next);
-    }
-    asm.ret(Action::KillProcess.ret());
-
+    dispatch_on_arch(&mut asm, &sections);
+    let x32 = sections
+        .iter()
+        .find(|(a, _)| *a == Arch::X32)
+        .map(|(_, l)| *l);
     for &(arch, label) in &sections {
         asm.bind(label);
         if arch != Arch::X32 {
             asm.load(bpf::OFFSET_NR);
         }
         if arch == Arch::X86_64 {
-            let native = asm.label();
-            if let Some(x32) = section(Arch::X32) {
-                asm.jump(JMP_JGE_K, X32_SYSCALL_BIT, x32, native);
-            } else {
-                // An x32 call is a bad arch, but not -1 (the number of
-                // syscall(-1), or of a call a tracer cancelled): as with
-                // libseccomp it is an unknown native number.
-                let x32_bit = asm.label();
-                asm.jump(JMP_JGE_K, X32_SYSCALL_BIT, x32_bit, native);
-                asm.bind(x32_bit);
-                asm.jump(JMP_JEQ_K, u32::MAX, native, bad_arch);
-            }
-            asm.bind(native);
+            split_off_x32(&mut asm, x32, bad_arch);
         }
-        let segments = segments(profile, arch);
-        Section::new(&mut asm, arch.has_32bit_args()).emit(&segments);
+        Section::new(&mut asm, arch.has_32bit_args()).emit(&segments(profile, arch));
     }
     asm.bind(bad_arch);
     asm.ret(Action::KillProcess.ret());
@@ -89,6 +65,37 @@ pub fn compile(profile: &Profile<'_>) -> Result<Vec<SockFilter>, SeccompError> {
         return Err(SeccompError::TooLarge(program.len()));
     }
     Ok(program)
+}
+
+/// Jumps to the section of `seccomp_data.arch`, kills any other arch.
+fn dispatch_on_arch(asm: &mut Asm, sections: &[(Arch, Label)]) {
+    asm.load(bpf::OFFSET_ARCH);
+    for &(arch, label) in sections {
+        // x32 shares x86_64's arch value: it is reached from that section.
+        if arch != Arch::X32 {
+            let next = asm.label();
+            asm.jump(JMP_JEQ_K, arch.audit_arch(), label, next);
+            asm.bind(next);
+        }
+    }
+    asm.ret(Action::KillProcess.ret());
+}
+
+/// In the x86_64 section (A holds the number): sends numbers with the x32
+/// bit to the x32 section if the profile has one, else to `bad_arch`.
+fn split_off_x32(asm: &mut Asm, x32: Option<Label>, bad_arch: Label) {
+    let native = asm.label();
+    if let Some(x32) = x32 {
+        asm.jump(JMP_JGE_K, X32_SYSCALL_BIT, x32, native);
+    } else {
+        // Not -1 though (the number of syscall(-1), or of a call a tracer
+        // cancelled): as with libseccomp it is an unknown native number.
+        let x32_bit = asm.label();
+        asm.jump(JMP_JGE_K, X32_SYSCALL_BIT, x32_bit, native);
+        asm.bind(x32_bit);
+        asm.jump(JMP_JEQ_K, u32::MAX, native, bad_arch);
+    }
+    asm.bind(native);
 }
 
 /// What the calls of a range of numbers lead to.
@@ -469,6 +476,56 @@ mod tests {
                 fallback: Action::Errno(1)
             }
         );
+    }
+
+    #[test]
+    fn program_shape() {
+        let seccomp: Seccomp = serde_json::from_str(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],"syscalls":[
+                {"names":["mkdir"],"action":"SCMP_ACT_ERRNO"},
+                {"names":["personality"],"action":"SCMP_ACT_ERRNO",
+                 "args":[{"index":0,"value":8,"op":"SCMP_CMP_NE"}]}]}"#,
+        )
+        .unwrap();
+        let program = compile(&Profile::parse(&seccomp).unwrap()).unwrap();
+        let (ld, jeq, jge, ret) = (bpf::LD_W_ABS, JMP_JEQ_K, JMP_JGE_K, bpf::RET_K);
+        let i = |code, jt, jf, k| SockFilter { code, jt, jf, k };
+        let expected = [
+            // Arch dispatch: x86_64, x86, anything else killed.
+            i(ld, 0, 0, 4),
+            i(jeq, 2, 0, 0xc000_003e),
+            i(jeq, 14, 0, 0x4000_0003),
+            i(ret, 0, 0, 0x8000_0000),
+            // x86_64: x32 numbers but -1 are a bad arch.
+            i(ld, 0, 0, 0),
+            i(jge, 0, 1, 0x4000_0000),
+            i(jeq, 0, 19, 0xffff_ffff),
+            // Search: mkdir (83) refused, personality (135) checked.
+            i(jge, 1, 0, 84),
+            i(jge, 7, 6, 83),
+            i(jge, 0, 5, 135),
+            i(jge, 4, 0, 136),
+            // personality: arg 0 != 8 on both halves.
+            i(ld, 0, 0, 0x14),
+            i(jeq, 0, 3, 0),
+            i(ld, 0, 0, 0x10),
+            i(jeq, 0, 1, 8),
+            i(ret, 0, 0, ALLOW),
+            i(ret, 0, 0, ERRNO_EPERM),
+            // x86: mkdir is 39, personality 136 with 32-bit arguments.
+            i(ld, 0, 0, 0),
+            i(jge, 1, 0, 40),
+            i(jge, 5, 4, 39),
+            i(jge, 0, 3, 136),
+            i(jge, 2, 0, 137),
+            i(ld, 0, 0, 0x10),
+            i(jeq, 0, 1, 8),
+            i(ret, 0, 0, ALLOW),
+            i(ret, 0, 0, ERRNO_EPERM),
+            // Bad arch.
+            i(ret, 0, 0, 0x8000_0000),
+        ];
+        assert_eq!(program, expected);
     }
 
     #[test]
