@@ -27,6 +27,7 @@ pub mod namespaces;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 #[allow(unsafe_code)]
