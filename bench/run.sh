@@ -118,6 +118,7 @@ for i in "${!names[@]}"; do
     driver_rts+=(--runtime "${names[i]}=${bins[i]}")
 done
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$PYTHON" "$HERE/driver.py" --work "$WORK" --cgroup-prefix "$PREFIX" \
     "${driver_rts[@]}" "${counts[@]}" --out "$WORK/raw.json"
 
@@ -127,9 +128,11 @@ layout=$(if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then echo "cgroup
 machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)),"
 machine+=" $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM,"
 machine+=" kernel $(uname -r), $layout, $(. /etc/os-release && echo "$PRETTY_NAME")"
+load="load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after"
 mkdir -p "$out"
-jq --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg machine "$machine" \
-    --arg command "$COMMAND" '{meta: {date: $date, machine: $machine, command: $command}} + .' \
+jq --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" --arg machine "$machine" --arg load "$load" \
+    --arg command "$COMMAND" \
+    '{meta: {date: $date, machine: $machine, load: $load, command: $command}} + .' \
     "$WORK/raw.json" >"$out/$name.json"
 
 doc_args=()
