@@ -9,7 +9,7 @@
 
 use crate::sys;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use thiserror::Error;
 
 /// A message on the channel.
@@ -29,6 +29,9 @@ pub enum Message {
     /// Child → runtime: ready (the init now waits for `start`), with the
     /// child's phase trace.
     Ready(String),
+    /// Child → runtime: the seccomp notify listener, sent with its
+    /// descriptor (see [`Channel::send_fd`]).
+    Listener,
     /// Child → runtime: a step failed.
     Failed {
         /// The errno of the failure, 0 when none.
@@ -58,6 +61,7 @@ const TAG_HOOKS_DONE: u8 = 3;
 const TAG_READY: u8 = 4;
 const TAG_FAILED: u8 = 5;
 const TAG_CGROUP_JOINED: u8 = 6;
+const TAG_LISTENER: u8 = 7;
 const MAX_MESSAGE: usize = 16 * 1024;
 
 /// One end of the channel.
@@ -78,14 +82,26 @@ impl Channel {
         Ok(())
     }
 
+    /// Sends one message with a descriptor.
+    pub fn send_fd(&self, message: &Message, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
+        let bytes = encode(message);
+        sys::socket::send_with_fds(self.0.as_fd(), &bytes, &[fd.as_raw_fd()])?;
+        Ok(())
+    }
+
     /// Receives one message; [`ChannelError::Closed`] when the peer is gone.
     pub fn recv(&self) -> Result<Message, ChannelError> {
+        self.recv_with_fd().map(|(message, _)| message)
+    }
+
+    /// Receives one message and the descriptor sent with it, if any.
+    pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ChannelError> {
         let mut buf = vec![0u8; MAX_MESSAGE];
-        let (len, _) = sys::socket::recv_with_fd(self.0.as_fd(), &mut buf)?;
+        let (len, fd) = sys::socket::recv_with_fd(self.0.as_fd(), &mut buf)?;
         if len == 0 {
             return Err(ChannelError::Closed);
         }
-        decode(&buf[..len])
+        Ok((decode(&buf[..len])?, fd))
     }
 
     /// Receives a message and expects it to be `expected`; a `Failed`
@@ -102,6 +118,7 @@ fn encode(message: &Message) -> Vec<u8> {
     match message {
         Message::Go => vec![TAG_GO],
         Message::CgroupJoined => vec![TAG_CGROUP_JOINED],
+        Message::Listener => vec![TAG_LISTENER],
         Message::RunCreateHooks => vec![TAG_RUN_CREATE_HOOKS],
         Message::HooksDone(state) => tagged(TAG_HOOKS_DONE, state.as_bytes()),
         Message::Ready(trace) => tagged(TAG_READY, trace.as_bytes()),
@@ -127,6 +144,7 @@ fn decode(bytes: &[u8]) -> Result<Message, ChannelError> {
     match bytes {
         [TAG_GO] => Ok(Message::Go),
         [TAG_CGROUP_JOINED] => Ok(Message::CgroupJoined),
+        [TAG_LISTENER] => Ok(Message::Listener),
         [TAG_RUN_CREATE_HOOKS] => Ok(Message::RunCreateHooks),
         [TAG_HOOKS_DONE, rest @ ..] => Ok(Message::HooksDone(text(rest))),
         [TAG_READY, rest @ ..] => Ok(Message::Ready(text(rest))),
@@ -148,6 +166,7 @@ mod tests {
         let messages = [
             Message::Go,
             Message::CgroupJoined,
+            Message::Listener,
             Message::RunCreateHooks,
             Message::HooksDone("{}".into()),
             Message::Ready("mounts: 1.000 ms".into()),

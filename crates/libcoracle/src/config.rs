@@ -7,6 +7,7 @@ use crate::hooks::{self, HookError};
 use crate::namespaces::{Kind, NamespaceError, NamespacePlan};
 use crate::process::{ProcessError, ProcessPlan};
 use crate::rootfs::{RootfsError, RootfsOptions, RootfsPlan};
+use crate::seccomp::{SeccompError, SeccompPlan};
 use crate::spec::{Hooks, Spec};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,9 @@ pub enum ConfigError {
     /// A hook field.
     #[error(transparent)]
     Hooks(#[from] HookError),
+    /// The seccomp profile.
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
 }
 
 /// How the command line asked for the container to be made.
@@ -66,6 +70,8 @@ pub struct PlanOptions<'a> {
     pub no_pivot: bool,
     /// `--systemd-cgroup`.
     pub systemd_cgroup: bool,
+    /// Where compiled seccomp filters are cached, if anywhere.
+    pub seccomp_cache: Option<&'a Path>,
 }
 
 /// A validated configuration, ready to be carried out.
@@ -83,6 +89,10 @@ pub struct Plan {
     pub process: ProcessPlan,
     /// The container's cgroup.
     pub cgroup: CgroupPlan,
+    /// The compiled seccomp filter, if the config has one.
+    pub seccomp: Option<SeccompPlan>,
+    /// Whether the filter came from the cache.
+    pub seccomp_cached: bool,
 }
 
 impl Plan {
@@ -137,6 +147,13 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
     )?;
     let process = ProcessPlan::from_spec(process)?;
     let cgroup = CgroupPlan::from_spec(&spec, options.id, options.systemd_cgroup)?;
+    let (seccomp, seccomp_cached) = match spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+        Some(profile) => {
+            let (plan, hit) = SeccompPlan::from_spec(profile, options.seccomp_cache)?;
+            (Some(plan), hit)
+        }
+        None => (None, false),
+    };
     Ok(Plan {
         spec,
         bundle,
@@ -144,6 +161,8 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
         rootfs,
         process,
         cgroup,
+        seccomp,
+        seccomp_cached,
     })
 }
 
@@ -192,7 +211,6 @@ fn check_unsupported(spec: &Spec) -> Result<(), ConfigError> {
     ];
     let linux = spec.linux.clone().unwrap_or_default();
     let unsupported_linux = [
-        (linux.seccomp.is_some(), "linux.seccomp"),
         (linux.personality.is_some(), "linux.personality"),
         (!linux.time_offsets.is_empty(), "linux.timeOffsets"),
         (linux.memory_policy.is_some(), "linux.memoryPolicy"),

@@ -10,6 +10,7 @@ use crate::namespaces::{Kind, NamespacePlan};
 use crate::process::ProcessPlan;
 use crate::procfs::Procfs;
 use crate::rootfs::{CgroupView, MountEnv};
+use crate::seccomp::SeccompPlan;
 use crate::spec::ConsoleSize;
 use crate::sys;
 use crate::terminal::{self, Pty};
@@ -153,7 +154,13 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
     plan.rootfs.enter().map_err(step("pivot_root"))?;
     make_cwd(&plan.process);
     trace.phase("pivot and masked paths");
-    let exe = become_process(&plan.process, pty.as_ref(), args.preserve_fds)?;
+    let exe = become_process(
+        &plan.process,
+        pty.as_ref(),
+        args.preserve_fds,
+        plan.seccomp.as_ref(),
+        &args.channel,
+    )?;
     trace.phase("process");
     args.channel
         .send(&Message::Ready(trace.joined()))
@@ -246,11 +253,15 @@ fn exchange_create_hooks(plan: &Plan, channel: &Channel) -> Result<Option<String
 }
 
 /// The last steps before `execve`, shared by the init and `exec`: limits,
-/// the executable, the terminal, the identity, the cwd, the descriptors.
+/// the executable, the terminal, the identity, the cwd, the descriptors,
+/// and the seccomp filter when it cannot wait until just before `execve`.
+/// A filter's notify listener is sent to the runtime over `channel`.
 fn become_process(
     process: &ProcessPlan,
     pty: Option<&Pty>,
     preserve_fds: u32,
+    seccomp: Option<&SeccompPlan>,
+    channel: &Channel,
 ) -> Result<CString, StepError> {
     process.apply_rlimits().map_err(step("rlimits"))?;
     let exe = process
@@ -259,12 +270,65 @@ fn become_process(
     if let Some(pty) = pty {
         terminal::become_controlling(&pty.peer).map_err(step("terminal"))?;
     }
+    let at = seccomp.map(|filter| (filter, seccomp_point(filter, process)));
+    if let Some((filter, SeccompAt::BeforeUser)) = at {
+        install_seccomp(filter, channel)?;
+    }
     process
         .become_user()
         .map_err(step("user and capabilities"))?;
+    if let Some((filter, SeccompAt::AfterUser)) = at {
+        install_seccomp(filter, channel)?;
+    }
     process.enter_cwd().map_err(step("cwd"))?;
     keep_only_preserved_fds(preserve_fds)?;
     Ok(exe)
+}
+
+/// When the seccomp filter goes in: as late as possible, so that the
+/// runtime's own work is not filtered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SeccompAt {
+    /// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before
+    /// the capabilities are dropped.
+    BeforeUser,
+    /// A notify listener must reach the runtime before `create` returns.
+    AfterUser,
+    /// Otherwise right before `execve`.
+    BeforeExec,
+}
+
+fn seccomp_point(filter: &SeccompPlan, process: &ProcessPlan) -> SeccompAt {
+    if !process.no_new_privileges {
+        SeccompAt::BeforeUser
+    } else if filter.needs_listener() {
+        SeccompAt::AfterUser
+    } else {
+        SeccompAt::BeforeExec
+    }
+}
+
+/// Installs the filter; a notify listener goes to the runtime.
+fn install_seccomp(filter: &SeccompPlan, channel: &Channel) -> Result<(), StepError> {
+    if let Some(listener) = filter.install().map_err(step("seccomp"))? {
+        channel
+            .send_fd(&Message::Listener, listener.as_fd())
+            .map_err(step("seccomp listener"))?;
+    }
+    Ok(())
+}
+
+/// Installs the filter that waited for the moment before `execve`.
+fn install_seccomp_last(
+    filter: Option<&SeccompPlan>,
+    process: &ProcessPlan,
+) -> Result<(), StepError> {
+    match filter {
+        Some(filter) if seccomp_point(filter, process) == SeccompAt::BeforeExec => {
+            filter.install().map(drop).map_err(step("seccomp"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// No descriptor of the runtime reaches the container: every one above
@@ -304,6 +368,9 @@ fn wait_and_exec(args: &InitArgs<'_>, ready: Ready) -> ! {
     if sys::fs::write_all(fifo.as_fd(), b"S").is_err() {
         sys::process::exit_now(1);
     }
+    if let Err(err) = install_seccomp_last(args.plan.seccomp.as_ref(), &args.plan.process) {
+        fail(&err.message, 1);
+    }
     let err = args.plan.process.exec(&exe);
     fail(&err, 127)
 }
@@ -323,6 +390,8 @@ pub struct ExecArgs<'a> {
     pub console_socket: Option<OwnedFd>,
     /// `--preserve-fds`.
     pub preserve_fds: u32,
+    /// The container's seccomp filter.
+    pub seccomp: Option<&'a SeccompPlan>,
 }
 
 /// Runs an `exec`'d process in the container; never returns.
@@ -361,7 +430,15 @@ fn prepare_exec(args: &ExecArgs<'_>) -> Result<CString, StepError> {
         Some(socket) => Some(open_exec_console(args.process, socket.as_fd())?),
         None => None,
     };
-    become_process(args.process, pty.as_ref(), args.preserve_fds)
+    let exe = become_process(
+        args.process,
+        pty.as_ref(),
+        args.preserve_fds,
+        args.seccomp,
+        &args.channel,
+    )?;
+    install_seccomp_last(args.seccomp, args.process)?;
+    Ok(exe)
 }
 
 /// The pty of an `exec --tty`: from the container's /dev/ptmx, which is

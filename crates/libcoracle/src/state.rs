@@ -5,7 +5,7 @@
 //! the container, and a zombie counts as stopped).
 
 use crate::cgroups::CgroupRecord;
-use crate::spec::{Hooks, Process, Status};
+use crate::spec::{Hooks, Process, Seccomp, Status};
 use crate::sys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -74,8 +74,8 @@ pub fn validate_id(id: &str) -> Result<(), StateError> {
     if id.len() > MAX_ID_LEN {
         return fail("it is longer than 1024 bytes");
     }
-    if id == "." || id == ".." {
-        return fail("it names a directory");
+    if id.starts_with('.') {
+        return fail("it starts with a dot (the state root's own entries do)");
     }
     if !id
         .bytes()
@@ -327,6 +327,9 @@ pub struct Record {
     pub hooks: Hooks,
     /// The config's process: the defaults of `exec`.
     pub process: Process,
+    /// The config's seccomp profile, which `exec`'d processes get too.
+    #[serde(default)]
+    pub seccomp: Option<Seccomp>,
 }
 
 impl Record {
@@ -418,7 +421,7 @@ mod tests {
 
     #[test]
     fn ids_that_could_escape_the_root_are_refused() {
-        for bad in ["", ".", "..", "../x", "a/b", "a b", "x\0y"] {
+        for bad in ["", ".", "..", "../x", "a/b", "a b", "x\0y", ".hidden"] {
             assert!(validate_id(bad).is_err(), "{bad:?} accepted");
         }
         assert!(validate_id(&"a".repeat(MAX_ID_LEN + 1)).is_err());

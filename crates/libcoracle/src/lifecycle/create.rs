@@ -8,12 +8,13 @@ use crate::hooks;
 use crate::init::{self, InitArgs};
 use crate::namespaces::Kind;
 use crate::rootfs::CgroupView;
+use crate::seccomp;
 use crate::spec::{State, Status, OCI_VERSION};
 use crate::state::{self, ContainerDir, Record};
 use crate::sys;
 use crate::sys::process::Forked;
 use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// A container just created, whose init is the caller's child.
@@ -73,17 +74,23 @@ impl Runtime {
         let trace = &self.trace;
         trace.reset();
         state::validate_id(id)?;
+        let cache = self.seccomp_cache();
         let mut plan = config::load(
             &options.bundle,
             PlanOptions {
                 id,
                 no_pivot: options.no_pivot,
                 systemd_cgroup: self.systemd_cgroup,
+                seccomp_cache: cache.as_deref(),
             },
         )?;
         check_terminal(plan.process.terminal, options.console_socket.as_deref())?;
         let preserve_fds = options.preserve_fds + pass_listen_fds(&mut plan);
-        trace.phase("parse and validate config");
+        trace.phase(match (&plan.seccomp, plan.seccomp_cached) {
+            (None, _) => "parse and validate config",
+            (Some(_), true) => "parse and validate config (seccomp filter from the cache)",
+            (Some(_), false) => "parse and validate config (seccomp filter compiled)",
+        });
 
         let mut dir = self.root.create(id)?;
         let mut undo = Undo {
@@ -201,7 +208,8 @@ impl Runtime {
         hooks_started: &mut bool,
     ) -> Result<(), Error> {
         loop {
-            match channel.recv()? {
+            let (message, mut listener) = channel.recv_with_fd()?;
+            match message {
                 Message::RunCreateHooks => {
                     *hooks_started = true;
                     self.trace.reset();
@@ -214,6 +222,9 @@ impl Runtime {
                     let inside = json(&state_with(id, plan, Status::Creating, pid_inside(pid)));
                     channel.send(&Message::HooksDone(inside))?;
                 }
+                Message::Listener => {
+                    self.forward_listener(plan, id, pid, listener.take())?;
+                }
                 Message::Ready(lines) => {
                     self.trace.extend("init", &lines);
                     self.trace.reset();
@@ -223,6 +234,27 @@ impl Runtime {
                 _ => return Err(crate::channel::ChannelError::Malformed.into()),
             }
         }
+    }
+}
+
+impl Runtime {
+    /// Hands the init's seccomp notify listener to the agent at the
+    /// profile's `listenerPath` (config-linux.md); failing that fails create.
+    fn forward_listener(
+        &self,
+        plan: &Plan,
+        id: &str,
+        pid: i32,
+        fd: Option<OwnedFd>,
+    ) -> Result<(), Error> {
+        let (Some(filter), Some(fd)) = (&plan.seccomp, fd) else {
+            return Err(crate::channel::ChannelError::Malformed.into());
+        };
+        let path = filter.listener_path().unwrap_or_default();
+        let state = state_with(id, plan, Status::Creating, pid);
+        let message = seccomp::listener_message(&state, filter.listener_metadata(), pid);
+        seccomp::send_listener(path, &message, fd.as_fd())?;
+        Ok(())
     }
 }
 
@@ -317,6 +349,7 @@ fn record_of(id: &str, plan: &Plan, pid: i32, start_time: u64, cgroup: &Cgroup) 
         cgroup: cgroup.record(),
         hooks: plan.hooks(),
         process: plan.spec.process.clone().unwrap_or_default(),
+        seccomp: plan.spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
     }
 }
 

@@ -3,13 +3,15 @@
 
 use super::start::open_init;
 use super::wait::wait_forwarding;
-use super::{wrong_state, Error, Runtime};
+use super::{state_document, wrong_state, Error, Runtime};
 use crate::cgroups::Cgroup;
 use crate::channel::{Channel, ChannelError, Message};
 use crate::init::{self, ExecArgs};
 use crate::namespaces;
 use crate::process::ProcessPlan;
+use crate::seccomp::{self, SeccompPlan};
 use crate::spec::{Process, Status};
+use crate::state::Record;
 use crate::sys;
 use crate::sys::process::Forked;
 use std::os::fd::{AsFd, OwnedFd};
@@ -78,6 +80,11 @@ impl Runtime {
             }));
         }
         let plan = ProcessPlan::from_spec(&process)?;
+        let cache = self.seccomp_cache();
+        let seccomp = match &record.seccomp {
+            Some(profile) => Some(SeccompPlan::from_spec(profile, cache.as_deref())?.0),
+            None => None,
+        };
         self.trace.phase("exec plan");
 
         let init = open_init(&record)?;
@@ -108,13 +115,14 @@ impl Runtime {
                     namespaces: ns & !libc::CLONE_NEWPID,
                     console_socket,
                     preserve_fds: options.preserve_fds,
+                    seccomp: seccomp.as_ref(),
                 })
             }
             Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
         };
         drop(child_channel);
         self.trace.phase("clone");
-        if let Err(err) = self.release_exec(&cgroup, &channel, pid) {
+        if let Err(err) = self.release_exec(&record, seccomp.as_ref(), &channel, pid) {
             let _ = sys::process::kill(pid, libc::SIGKILL);
             let _ = sys::process::wait_pid(pid, false);
             return Err(err);
@@ -130,17 +138,35 @@ impl Runtime {
     }
 
     /// Puts the process in the cgroup, lets it go, and waits until it has
-    /// executed (its end of the channel closes) or reported a failure.
-    fn release_exec(&self, cgroup: &Cgroup, channel: &Channel, pid: i32) -> Result<(), Error> {
+    /// executed (its end of the channel closes) or reported a failure. A
+    /// seccomp notify listener it sends goes on to the profile's agent.
+    fn release_exec(
+        &self,
+        record: &Record,
+        seccomp: Option<&SeccompPlan>,
+        channel: &Channel,
+        pid: i32,
+    ) -> Result<(), Error> {
+        let cgroup = Cgroup::from_record(&record.cgroup);
         if cgroup.clone_target().is_none() {
             cgroup.add_process(pid)?;
         }
         channel.send(&Message::Go)?;
-        match channel.recv() {
-            Err(ChannelError::Closed) => Ok(()),
-            Ok(Message::Failed { message, .. }) => Err(Error::Container(message)),
-            Ok(_) => Err(ChannelError::Malformed.into()),
-            Err(err) => Err(err.into()),
+        loop {
+            match channel.recv_with_fd() {
+                Err(ChannelError::Closed) => return Ok(()),
+                Ok((Message::Listener, Some(fd))) => {
+                    let filter = seccomp.ok_or(ChannelError::Malformed)?;
+                    let state = state_document(record, Status::Running);
+                    let message =
+                        seccomp::listener_message(&state, filter.listener_metadata(), pid);
+                    let path = filter.listener_path().unwrap_or_default();
+                    seccomp::send_listener(path, &message, fd.as_fd())?;
+                }
+                Ok((Message::Failed { message, .. }, _)) => return Err(Error::Container(message)),
+                Ok(_) => return Err(ChannelError::Malformed.into()),
+                Err(err) => return Err(err.into()),
+            }
         }
     }
 }

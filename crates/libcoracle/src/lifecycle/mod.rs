@@ -50,6 +50,9 @@ pub enum Error {
     /// The process of `exec`.
     #[error(transparent)]
     Process(#[from] ProcessError),
+    /// The seccomp filter or its notify listener.
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
     /// The channel to the container's process.
     #[error(transparent)]
     Channel(#[from] ChannelError),
@@ -141,6 +144,19 @@ impl Runtime {
     /// Warnings of operations that succeeded anyway (a failed poststop hook).
     pub fn take_warnings(&self) -> Vec<String> {
         std::mem::take(&mut self.warnings.borrow_mut())
+    }
+
+    /// The directory of compiled seccomp filters, made on first use; `None`
+    /// when it cannot be made (filters are then compiled every time).
+    fn seccomp_cache(&self) -> Option<PathBuf> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = self.root.path().join(".seccomp-cache");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .ok()
+            .map(|()| dir)
     }
 
     fn warn(&self, message: String) {
