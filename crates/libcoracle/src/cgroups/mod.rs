@@ -12,17 +12,20 @@
 //! computed before the clone, only the hierarchies the config needs are
 //! joined, and control files are written without being read first.
 
+mod control;
+mod devices;
+mod dirs;
 mod mountinfo;
 mod path;
 mod resources;
 mod v1;
 
 use crate::spec::Spec;
+use control::read_control;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
+use std::io;
 use std::os::fd::BorrowedFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Why a cgroup operation failed; one line naming the step, the path or
 /// field, the value and the OS error.
@@ -160,7 +163,7 @@ impl CgroupPlan {
         let path = path::CgroupsPath::parse(linux.and_then(|l| l.cgroups_path.as_deref()), id)?;
         let resources = match linux.and_then(|l| l.resources.as_ref()) {
             Some(resources) => resources::ResourcePlan::from_spec(resources)?,
-            None => resources::ResourcePlan::default(),
+            None => resources::ResourcePlan::without_resources(),
         };
         match mountinfo::discover()? {
             mountinfo::Layout::V1(hierarchies) => Ok(CgroupPlan {
@@ -189,8 +192,10 @@ impl Cgroup {
     /// Creates the cgroup directories in each hierarchy the container joins
     /// and applies the resources (parent side, before the clone). The
     /// hierarchies joined are those of the controllers the resources use,
-    /// plus `pids` and `freezer` for ps, kill --all and pause. On failure,
-    /// whatever was created is removed again.
+    /// plus `pids` and `freezer` for ps, kill --all and pause, and `devices`,
+    /// which every container needs: it starts from "no device", then gets
+    /// the configured rules in order and the default devices of
+    /// config-linux.md. On failure, whatever was created is removed again.
     pub fn create(plan: &CgroupPlan) -> Result<Cgroup, CgroupError> {
         let driver = match &plan.driver {
             PlanDriver::V1(plan) => Driver::V1(v1::V1Cgroup::create(plan)?),
@@ -307,22 +312,4 @@ pub struct CgroupViewInfo {
     pub fs_options: String,
     /// The container's cgroup directory on the host.
     pub host_path: PathBuf,
-}
-
-/// Writes `value` to the control file `path` in one `write(2)`, as cgroupfs
-/// wants. The file is never created: its absence means the kernel lacks the
-/// feature, which the caller reports.
-fn write_control(path: &Path, value: &str) -> io::Result<()> {
-    OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .write_all(value.as_bytes())
-}
-
-/// Reads the control file `path`.
-fn read_control(path: &Path) -> Result<String, CgroupError> {
-    fs::read_to_string(path).map_err(|source| CgroupError::Read {
-        path: path.to_owned(),
-        source,
-    })
 }

@@ -2,6 +2,7 @@
 //! touched. Independent of the driver: cgroup v1 and (later) v2 map the same
 //! values to their own files.
 
+use super::devices::{device_rules, DeviceRule};
 use super::CgroupError;
 use crate::spec;
 
@@ -51,17 +52,16 @@ pub(crate) struct ResourcePlan {
     pub(crate) cpu: CpuPlan,
     /// Maximum number of tasks.
     pub(crate) pids: Option<Limit>,
+    /// The configured device rules, in order; `None` leaves the device
+    /// access alone (an update without devices). A new cgroup always gets
+    /// them, an empty list when the configuration has none.
+    pub(crate) devices: Option<Vec<DeviceRule>>,
 }
 
 impl ResourcePlan {
     /// Validates `resources`, naming the offending field in the error.
     pub(crate) fn from_spec(resources: &spec::Resources) -> Result<Self, CgroupError> {
         reject_unsupported(resources)?;
-        // linux.resources.devices is accepted and not applied yet: engines
-        // (Podman, Docker) always send a device list, so refusing it would
-        // refuse every container. The devices cgroup is a later issue; until
-        // then device access is limited only by the container's /dev and its
-        // capabilities.
         Ok(ResourcePlan {
             memory: resources
                 .memory
@@ -76,7 +76,17 @@ impl ResourcePlan {
                 .transpose()?
                 .unwrap_or_default(),
             pids: resources.pids.as_ref().map(pids_limit).transpose()?,
+            devices: Some(device_rules(&resources.devices)?),
         })
+    }
+
+    /// The plan of a container without `linux.resources`: no limit, and the
+    /// device access of every container.
+    pub(crate) fn without_resources() -> Self {
+        ResourcePlan {
+            devices: Some(Vec::new()),
+            ..ResourcePlan::default()
+        }
     }
 
     /// Whether anything is asked of the memory controller.
@@ -313,8 +323,12 @@ mod tests {
     }
 
     #[test]
-    fn devices_are_accepted() {
-        plan(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
+    fn devices_are_always_planned() {
+        let p = plan(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
+        assert_eq!(p.devices.map(|d| d.len()), Some(1));
+        assert_eq!(plan("{}").unwrap().devices, Some(Vec::new()));
+        assert!(error(r#"{"devices":[{"allow":true,"type":"x"}]}"#)
+            .starts_with("linux.resources.devices[0].type: "));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! on a cgroup v1 host, real cgroups under unique `/coracle-test-<pid>-<n>`
 //! paths that a guard removes whatever happens.
 
+use super::apply::apply_memory;
 use super::*;
 use crate::cgroups::mountinfo::{self, Layout};
+use crate::cgroups::resources::{Limit, MemoryPlan};
 use crate::cgroups::{Cgroup, CgroupPlan, CgroupRecord};
 use crate::spec::Spec;
 use std::os::unix::process::ExitStatusExt;
@@ -43,10 +45,10 @@ fn plan_dirs(resources: &str, path: &str) -> Result<Vec<String>, CgroupError> {
 }
 
 #[test]
-fn joins_pids_and_freezer_only_by_default() {
+fn joins_pids_freezer_and_devices_only_by_default() {
     assert_eq!(
         plan_dirs("{}", "/a/b").unwrap(),
-        ["/cg/pids/a/b", "/cg/freezer/a/b"]
+        ["/cg/pids/a/b", "/cg/freezer/a/b", "/cg/devices/a/b"]
     );
 }
 
@@ -62,6 +64,7 @@ fn joins_the_hierarchies_the_resources_use_once() {
         [
             "/cg/pids/own/rel",
             "/cg/freezer/own/rel",
+            "/cg/devices/own/rel",
             "/cg/memory/own/rel",
             "/cg/cpu,cpuacct/own/rel",
             "/cg/cpuset/own/rel",
@@ -98,23 +101,6 @@ fn views_name_hierarchies_as_mounts_do() {
     assert_eq!(
         view(&["name=systemd"]),
         ("systemd".into(), "none,name=systemd".into())
-    );
-}
-
-#[test]
-fn depth_counts_levels_from_the_top_made() {
-    assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a/b/c")), 1);
-    assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a")), 3);
-}
-
-#[test]
-fn a_missing_control_file_names_the_field() {
-    let err = Setting::new("memory.nope", "1".into(), "linux.resources.memory.kernel")
-        .apply(Path::new("/nonexistent-coracle-dir"))
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "linux.resources.memory.kernel: the kernel has no /nonexistent-coracle-dir/memory.nope (controller feature not available)"
     );
 }
 
@@ -293,8 +279,8 @@ fn create_apply_join_kill_remove() {
     let pids = view_dir(&cgroup, "pids").unwrap();
     assert_eq!(read(&pids, "pids.max"), "50");
     assert!(view_dir(&cgroup, "freezer").is_some());
-    // Devices are accepted but their hierarchy is not joined yet.
-    assert!(view_dir(&cgroup, "devices").is_none());
+    let devices = view_dir(&cgroup, "devices").unwrap();
+    assert!(read(&devices, "devices.list").starts_with("c *:* m\nb *:* m\nc 1:3 rwm\n"));
     assert!(view_dir(&cgroup, "name=systemd").is_none());
 
     let pid = scratch.sleeper();
@@ -333,7 +319,7 @@ fn freeze_thaw_and_signal() {
     };
     let cgroup = Cgroup::create(&scratch.plan("", "{}").unwrap()).unwrap();
     let views = cgroup.views();
-    assert_eq!(views.len(), 2, "{views:?}");
+    assert_eq!(views.len(), 3, "{views:?}");
     let pid = scratch.sleeper();
     cgroup.add_process(pid).unwrap();
 
@@ -426,6 +412,98 @@ fn memory_limits_can_be_raised_and_lowered() {
     apply_memory(&dir, &memory(33554432, 33554432)).unwrap();
     assert_eq!(read(&dir, "memory.limit_in_bytes"), "33554432");
     assert_eq!(read(&dir, "memory.memsw.limit_in_bytes"), "33554432");
+    cgroup.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
+
+/// A shell that waits for a line on its stdin, then runs `script` and
+/// prints its outcome; it is moved into a cgroup before it reads.
+struct Prober {
+    child: Child,
+}
+
+impl Prober {
+    fn spawn(script: &str) -> Prober {
+        let child = Command::new("sh")
+            .args(["-c", &format!("read x; {script}")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Prober { child }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Lets the shell go on and returns what it printed.
+    fn run(mut self) -> String {
+        use std::io::Write as _;
+        self.child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let output = self.child.wait_with_output().unwrap();
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .trim_end()
+            .to_owned()
+    }
+}
+
+/// Opens `file` for reading (`<`) or writing (`>`) in a shell inside
+/// `cgroup`, and says whether the kernel let it.
+fn open_in(cgroup: &Cgroup, redirect: &str, file: &str) -> String {
+    let prober = Prober::spawn(&format!(
+        "if true 3{redirect}{file}; then echo ok; else echo denied; fi"
+    ));
+    cgroup.add_process(prober.pid()).unwrap();
+    prober.run()
+}
+
+#[test]
+fn devices_are_denied_unless_allowed() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    // Engines' usual list: deny everything, allow a few devices.
+    let cgroup = Cgroup::create(
+        &scratch
+            .plan(
+                "/ctr",
+                r#"{"devices":[{"allow":false,"access":"rwm"},
+                               {"allow":true,"type":"c","major":1,"minor":11,"access":"r"}]}"#,
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    let list = read(&view_dir(&cgroup, "devices").unwrap(), "devices.list");
+    assert!(list.starts_with("c 1:11 r\nc *:* m\n"), "{list}");
+    assert!(!list.contains("a *:*"), "{list}");
+    // The default devices stay usable after the "deny all" rule.
+    assert_eq!(open_in(&cgroup, ">", "/dev/null"), "ok");
+    assert_eq!(open_in(&cgroup, "<", "/dev/zero"), "ok");
+    // The rule allows reading /dev/kmsg, not writing it.
+    assert_eq!(open_in(&cgroup, "<", "/dev/kmsg"), "ok");
+    assert_eq!(open_in(&cgroup, ">", "/dev/kmsg"), "denied");
+    // A block device nobody allowed.
+    assert_eq!(open_in(&cgroup, "<", "/dev/loop0"), "denied");
+    cgroup.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn a_container_without_resources_gets_the_default_devices_only() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let spec: Spec = serde_json::from_str(&format!(
+        r#"{{"ociVersion":"1.2.0","linux":{{"cgroupsPath":"/{}"}}}}"#,
+        scratch.top
+    ))
+    .unwrap();
+    let cgroup = Cgroup::create(&CgroupPlan::from_spec(&spec, "x", false).unwrap()).unwrap();
+    assert_eq!(open_in(&cgroup, "<", "/dev/urandom"), "ok");
+    assert_eq!(open_in(&cgroup, "<", "/dev/kmsg"), "denied");
     cgroup.remove().unwrap();
     assert!(!scratch.anything_left());
 }

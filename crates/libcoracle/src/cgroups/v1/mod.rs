@@ -4,14 +4,18 @@
 //! Only the hierarchies the container needs are joined: every join costs a
 //! `cgroup.procs` write (and an RCU grace period in the kernel).
 
+mod apply;
+
+use super::control::{read_control, write, write_control};
+use super::dirs::{ensure_no_process, make_dirs, remove_busy_dir, remove_created_parents};
 use super::mountinfo::Hierarchy;
 use super::path::CgroupsPath;
-use super::resources::{CpuPlan, Limit, MemoryPlan, ResourcePlan};
-use super::{read_control, write_control, CgroupError, CgroupViewInfo};
+use super::resources::{CpuPlan, ResourcePlan};
+use super::{CgroupError, CgroupViewInfo};
 use crate::sys;
+use apply::apply;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -42,6 +46,7 @@ impl V1Plan {
         let mut needed = vec![
             ("pids", "ps and kill --all"),
             ("freezer", "pause and kill --all"),
+            ("devices", "device access control"),
         ];
         if resources.uses_memory() {
             needed.push(("memory", "linux.resources.memory"));
@@ -246,7 +251,7 @@ impl V1Cgroup {
         let mut first_error = None;
         for joined in self.hierarchies.iter().rev() {
             match remove_busy_dir(&joined.path, deadline) {
-                Ok(()) => remove_created_parents(joined),
+                Ok(()) => remove_created_parents(&joined.path, joined.created),
                 Err(source) => {
                     first_error.get_or_insert(CgroupError::Remove {
                         path: joined.path.clone(),
@@ -305,91 +310,6 @@ fn view_of(controllers: &[String], path: &Path) -> CgroupViewInfo {
     }
 }
 
-/// Creates `dir` and its missing parents below `mount_point`, trying the
-/// directory itself first (its parent usually exists: one `mkdir`). Returns
-/// how many levels, from `dir` upwards, it created (0 when `dir` existed).
-/// Creates nothing on failure.
-fn make_dirs(dir: &Path, mount_point: &Path) -> Result<usize, CgroupError> {
-    let mut created: Vec<&Path> = Vec::new();
-    let result = make_dirs_into(dir, mount_point, &mut created);
-    if result.is_err() {
-        for level in created.iter().rev() {
-            let _ = fs::remove_dir(level);
-        }
-    }
-    result?;
-    // Everything below the highest directory made was made here too.
-    Ok(created
-        .iter()
-        .map(|top| depth_below(dir, top))
-        .max()
-        .unwrap_or(0))
-}
-
-fn make_dirs_into<'a>(
-    dir: &'a Path,
-    mount_point: &'a Path,
-    created: &mut Vec<&'a Path>,
-) -> Result<(), CgroupError> {
-    // Another container's remove() may delete an empty shared parent
-    // between our mkdirs: start over a few times if that happens.
-    let mut attempts = 3;
-    'again: loop {
-        attempts -= 1;
-        let mut missing = Vec::new();
-        let mut level = dir;
-        loop {
-            match fs::create_dir(level) {
-                Ok(()) => {
-                    created.push(level);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => break,
-                Err(e) if e.kind() == io::ErrorKind::NotFound && level != mount_point => {
-                    missing.push(level);
-                    level = level.parent().unwrap_or(mount_point);
-                }
-                Err(source) => return Err(create_error(level, source)),
-            }
-        }
-        while let Some(level) = missing.pop() {
-            match fs::create_dir(level) {
-                Ok(()) => created.push(level),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts > 0 => continue 'again,
-                Err(source) => return Err(create_error(level, source)),
-            }
-        }
-        return Ok(());
-    }
-}
-
-fn create_error(path: &Path, source: io::Error) -> CgroupError {
-    CgroupError::Create {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-/// The number of levels from `top` down to `dir`, both included.
-fn depth_below(dir: &Path, top: &Path) -> usize {
-    dir.strip_prefix(top)
-        .map_or(0, |rest| rest.components().count() + 1)
-}
-
-/// Refuses a pre-existing cgroup that holds processes: signalling or
-/// removing "the container" would hit them.
-fn ensure_no_process(dir: &Path) -> Result<(), CgroupError> {
-    let procs = dir.join("cgroup.procs");
-    match read_control(&procs)?.lines().next() {
-        Some(pid) => Err(CgroupError::NotEmpty {
-            path: dir.to_owned(),
-            pid: pid.parse().unwrap_or(0),
-        }),
-        None => Ok(()),
-    }
-}
-
 /// A new cpuset cgroup starts with no CPU and no memory node, and no task
 /// can join it until both are set: copy them down from the parent into each
 /// level just created. The container's own values are written later.
@@ -427,242 +347,5 @@ fn inherited_cpuset(dir: &Path, file: &str, mount_point: &Path) -> Result<String
     Ok(value)
 }
 
-/// Writes the resources of the controllers of one hierarchy into `dir`.
-fn apply(dir: &Path, controllers: &[String], resources: &ResourcePlan) -> Result<(), CgroupError> {
-    for controller in controllers {
-        match controller.as_str() {
-            "memory" => apply_memory(dir, &resources.memory)?,
-            "cpu" => apply_cpu(dir, &resources.cpu)?,
-            "cpuset" => apply_cpuset(dir, &resources.cpu)?,
-            "pids" => {
-                if let Some(limit) = resources.pids {
-                    let value = match limit {
-                        Limit::Unlimited => "max".to_owned(),
-                        Limit::Value(n) => n.to_string(),
-                    };
-                    Setting::new("pids.max", value, "linux.resources.pids.limit").apply(dir)?;
-                }
-            }
-            _ => {} // joined for its own sake (freezer) or co-mounted
-        }
-    }
-    Ok(())
-}
-
-fn apply_memory(dir: &Path, m: &MemoryPlan) -> Result<(), CgroupError> {
-    let setting =
-        |file, limit: Option<Limit>, field| limit.map(|l| Setting::new(file, v1_limit(l), field));
-    // The kernel keeps memory <= memory+swap at every write.
-    set_pair(
-        dir,
-        setting(
-            "memory.limit_in_bytes",
-            m.limit,
-            "linux.resources.memory.limit",
-        ),
-        setting(
-            "memory.memsw.limit_in_bytes",
-            m.swap,
-            "linux.resources.memory.swap",
-        ),
-    )?;
-    let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
-    let rest = [
-        setting(
-            "memory.soft_limit_in_bytes",
-            m.reservation,
-            "linux.resources.memory.reservation",
-        ),
-        setting(
-            "memory.kmem.limit_in_bytes",
-            m.kernel,
-            "linux.resources.memory.kernel",
-        ),
-        setting(
-            "memory.kmem.tcp.limit_in_bytes",
-            m.kernel_tcp,
-            "linux.resources.memory.kernelTCP",
-        ),
-        m.swappiness.map(|s| {
-            Setting::new(
-                "memory.swappiness",
-                s.to_string(),
-                "linux.resources.memory.swappiness",
-            )
-        }),
-        // Written even when false: a new cgroup inherits its parent's setting.
-        m.disable_oom_killer.map(|d| {
-            Setting::new(
-                "memory.oom_control",
-                flag(d),
-                "linux.resources.memory.disableOOMKiller",
-            )
-        }),
-        m.use_hierarchy.map(|u| {
-            Setting::new(
-                "memory.use_hierarchy",
-                flag(u),
-                "linux.resources.memory.useHierarchy",
-            )
-        }),
-    ];
-    rest.into_iter().flatten().try_for_each(|s| s.apply(dir))
-}
-
-fn apply_cpu(dir: &Path, c: &CpuPlan) -> Result<(), CgroupError> {
-    let number =
-        |file, value: Option<u64>, field| value.map(|v| Setting::new(file, v.to_string(), field));
-    let limit =
-        |file, value: Option<Limit>, field| value.map(|v| Setting::new(file, v1_limit(v), field));
-    // The kernel checks quota against period (and the parent's bandwidth).
-    set_pair(
-        dir,
-        number("cpu.cfs_period_us", c.period, "linux.resources.cpu.period"),
-        limit("cpu.cfs_quota_us", c.quota, "linux.resources.cpu.quota"),
-    )?;
-    // The kernel keeps runtime <= period.
-    set_pair(
-        dir,
-        number(
-            "cpu.rt_period_us",
-            c.realtime_period,
-            "linux.resources.cpu.realtimePeriod",
-        ),
-        limit(
-            "cpu.rt_runtime_us",
-            c.realtime_runtime,
-            "linux.resources.cpu.realtimeRuntime",
-        ),
-    )?;
-    let rest = [
-        // After the quota, which bounds it.
-        number("cpu.cfs_burst_us", c.burst, "linux.resources.cpu.burst"),
-        number("cpu.shares", c.shares, "linux.resources.cpu.shares"),
-        c.idle
-            .map(|i| Setting::new("cpu.idle", i.to_string(), "linux.resources.cpu.idle")),
-    ];
-    rest.into_iter().flatten().try_for_each(|s| s.apply(dir))
-}
-
-fn apply_cpuset(dir: &Path, c: &CpuPlan) -> Result<(), CgroupError> {
-    let list =
-        |file, value: &Option<String>, field| value.clone().map(|v| Setting::new(file, v, field));
-    let settings = [
-        list("cpuset.cpus", &c.cpus, "linux.resources.cpu.cpus"),
-        list("cpuset.mems", &c.mems, "linux.resources.cpu.mems"),
-    ];
-    settings
-        .into_iter()
-        .flatten()
-        .try_for_each(|s| s.apply(dir))
-}
-
-/// A limit as cgroup v1 memory and cpu files spell it.
-fn v1_limit(limit: Limit) -> String {
-    match limit {
-        Limit::Unlimited => "-1".to_owned(),
-        Limit::Value(n) => n.to_string(),
-    }
-}
-
-/// A value for a control file, with the field it comes from.
-struct Setting {
-    file: &'static str,
-    value: String,
-    field: &'static str,
-}
-
-impl Setting {
-    fn new(file: &'static str, value: String, field: &'static str) -> Setting {
-        Setting { file, value, field }
-    }
-
-    fn apply(&self, dir: &Path) -> Result<(), CgroupError> {
-        self.try_apply(dir)
-            .map_err(|source| self.error(dir, source))
-    }
-
-    fn try_apply(&self, dir: &Path) -> io::Result<()> {
-        write_control(&dir.join(self.file), &self.value)
-    }
-
-    fn error(&self, dir: &Path, source: io::Error) -> CgroupError {
-        let path = dir.join(self.file);
-        if source.kind() == io::ErrorKind::NotFound {
-            CgroupError::MissingFile {
-                field: self.field,
-                path,
-            }
-        } else {
-            CgroupError::Write {
-                path,
-                value: self.value.clone(),
-                source,
-            }
-        }
-    }
-}
-
-/// Writes two settings the kernel checks against each other: `first` then
-/// `second`, or, when the kernel refuses `first` (`EINVAL`) because of the
-/// current value of `second` (a limit raised above it, say), `second` then
-/// `first`. Both orders are needed to raise and to lower; no read needed.
-fn set_pair(
-    dir: &Path,
-    first: Option<Setting>,
-    second: Option<Setting>,
-) -> Result<(), CgroupError> {
-    match (first, second) {
-        (Some(first), Some(second)) => match first.try_apply(dir) {
-            Ok(()) => second.apply(dir),
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                second.apply(dir)?;
-                first.apply(dir)
-            }
-            Err(e) => Err(first.error(dir, e)),
-        },
-        (first, second) => [first, second]
-            .into_iter()
-            .flatten()
-            .try_for_each(|s| s.apply(dir)),
-    }
-}
-
-/// Writes `value` to a control file with no configuration field behind it.
-fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
-    write_control(path, value).map_err(|source| CgroupError::Write {
-        path: path.to_owned(),
-        value: value.to_owned(),
-        source,
-    })
-}
-
-/// Removes the cgroup directory `dir`, retrying while exiting tasks keep it
-/// busy, until `deadline`. Already gone counts as removed.
-fn remove_busy_dir(dir: &Path, deadline: Instant) -> io::Result<()> {
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match fs::remove_dir(dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Removes the parents `create` made above the container's directory, as
-/// long as they are empty (another container may still use one).
-fn remove_created_parents(joined: &Joined) {
-    for parent in joined.path.ancestors().take(joined.created).skip(1) {
-        if fs::remove_dir(parent).is_err() {
-            break;
-        }
-    }
-}
-
 #[cfg(test)]
-#[path = "v1_tests.rs"]
 mod tests;
