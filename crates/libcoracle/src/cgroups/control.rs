@@ -50,6 +50,15 @@ impl Setting {
             .map_err(|source| self.error(dir, source))
     }
 
+    /// Writes the value if the file exists; `Ok(false)` when it does not.
+    pub(crate) fn apply_if_present(&self, dir: &Path) -> Result<bool, CgroupError> {
+        match self.try_apply(dir) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.error(dir, e)),
+        }
+    }
+
     fn try_apply(&self, dir: &Path) -> io::Result<()> {
         write_control(&dir.join(&*self.file), &self.value)
     }

@@ -84,6 +84,14 @@ pub enum CgroupError {
         /// The control file that does not exist.
         path: PathBuf,
     },
+    /// The kernel accepts a control file's value and ignores it.
+    #[error("{field}: the kernel ignores {} (this kernel no longer enforces the limit)", path.display())]
+    Ignored {
+        /// The field of the configuration.
+        field: &'static str,
+        /// The control file.
+        path: PathBuf,
+    },
     /// Creating a cgroup directory failed.
     #[error("create cgroup {}: {source}", path.display())]
     Create {

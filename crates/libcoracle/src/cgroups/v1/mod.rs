@@ -37,7 +37,8 @@ struct Planned {
 
 impl V1Plan {
     /// Chooses the hierarchies (those of the controllers the resources use,
-    /// plus `pids` and `freezer`) and the container's directory in each.
+    /// plus `pids`, `freezer` and `devices`) and the container's directory in
+    /// each.
     pub(crate) fn new(
         hierarchies: &[Hierarchy],
         path: &CgroupsPath,
@@ -56,6 +57,28 @@ impl V1Plan {
         }
         if resources.uses_cpuset() {
             needed.push(("cpuset", "linux.resources.cpu.cpus and mems"));
+        }
+        if !resources.block_io.is_empty() {
+            needed.push(("blkio", "linux.resources.blockIO"));
+        }
+        if !resources.hugepages.is_empty() {
+            needed.push(("hugetlb", "linux.resources.hugepageLimits"));
+        }
+        if resources.network.class_id.is_some() {
+            needed.push(("net_cls", "linux.resources.network.classID"));
+        }
+        if !resources.network.priorities.is_empty() {
+            needed.push(("net_prio", "linux.resources.network.priorities"));
+        }
+        if !resources.rdma.is_empty() {
+            needed.push(("rdma", "linux.resources.rdma"));
+        }
+        if !resources.unified.is_empty() {
+            return Err(CgroupError::Invalid {
+                field: "linux.resources.unified".into(),
+                reason: "requires cgroup v2 (this host's controllers are cgroup v1 hierarchies)"
+                    .into(),
+            });
         }
         let mut planned: Vec<Planned> = Vec::with_capacity(needed.len());
         for (controller, needed_for) in needed {

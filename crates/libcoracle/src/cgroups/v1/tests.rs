@@ -507,3 +507,95 @@ fn a_container_without_resources_gets_the_default_devices_only() {
     cgroup.remove().unwrap();
     assert!(!scratch.anything_left());
 }
+
+#[test]
+fn block_io_hugetlb_and_missing_features() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let vda = fs::read_to_string("/sys/block/vda/dev").ok();
+    let device = vda.as_deref().map_or("7:0", str::trim_end); // loop0 else
+    let (major, minor) = device.split_once(':').unwrap();
+    let cgroup = Cgroup::create(
+        &scratch
+            .plan(
+                "/ctr",
+                &format!(
+                    r#"{{"blockIO":{{"weight":300,
+                        "throttleReadBpsDevice":[{{"major":{major},"minor":{minor},"rate":1048576}}],
+                        "throttleWriteIOPSDevice":[{{"major":{major},"minor":{minor},"rate":300}}]}},
+                      "hugepageLimits":[{{"pageSize":"2048KB","limit":4194304}}]}}"#
+                ),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    let blkio = view_dir(&cgroup, "blkio").unwrap();
+    let weight = ["blkio.weight", "blkio.bfq.weight"]
+        .iter()
+        .find_map(|f| fs::read_to_string(blkio.join(f)).ok())
+        .unwrap();
+    assert!(weight.contains("300"), "{weight}");
+    assert_eq!(
+        read(&blkio, "blkio.throttle.read_bps_device"),
+        format!("{device} 1048576")
+    );
+    assert_eq!(
+        read(&blkio, "blkio.throttle.write_iops_device"),
+        format!("{device} 300")
+    );
+    let hugetlb = view_dir(&cgroup, "hugetlb").unwrap();
+    assert_eq!(read(&hugetlb, "hugetlb.2MB.limit_in_bytes"), "4194304");
+    if hugetlb.join("hugetlb.2MB.rsvd.limit_in_bytes").exists() {
+        assert_eq!(read(&hugetlb, "hugetlb.2MB.rsvd.limit_in_bytes"), "4194304");
+    }
+    cgroup.remove().unwrap();
+
+    // What this kernel lacks is an error naming the file, and nothing stays.
+    let missing = |resources: &str| {
+        Cgroup::create(&scratch.plan("/ctr", resources).unwrap())
+            .unwrap_err()
+            .to_string()
+    };
+    if !blkio.parent().unwrap().join("blkio.leaf_weight").exists() {
+        let err = missing(r#"{"blockIO":{"leafWeight":300}}"#);
+        assert!(
+            err.starts_with("linux.resources.blockIO.leafWeight: the kernel has no ")
+                && err.contains("/ctr/blkio.leaf_weight "),
+            "{err}"
+        );
+    }
+    let err = missing(r#"{"hugepageLimits":[{"pageSize":"4MB","limit":0}]}"#);
+    assert!(err.contains("/ctr/hugetlb.4MB.limit_in_bytes "), "{err}");
+    let err = missing(r#"{"memory":{"kernel":16777216}}"#);
+    assert!(
+        err.starts_with("linux.resources.memory.kernel: the kernel ")
+            && err.contains("memory.kmem.limit_in_bytes"),
+        "{err}"
+    );
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn controllers_the_host_does_not_mount_are_named() {
+    let Some(scratch) = Scratch::new() else {
+        return;
+    };
+    let err = |resources: &str| scratch.plan("", resources).unwrap_err().to_string();
+    assert_eq!(
+        err(r#"{"unified":{"memory.high":"1"}}"#),
+        "linux.resources.unified: requires cgroup v2 (this host's controllers are cgroup v1 hierarchies)"
+    );
+    let Ok(Layout::V1(hierarchies)) = mountinfo::discover() else {
+        return;
+    };
+    if !hierarchies.iter().any(|h| h.has("net_cls")) {
+        assert_eq!(
+            err(r#"{"network":{"classID":1}}"#),
+            "the net_cls cgroup controller is not mounted as a cgroup v1 hierarchy (needed for linux.resources.network.classID)"
+        );
+    }
+    if !hierarchies.iter().any(|h| h.has("rdma")) {
+        assert!(err(r#"{"rdma":{"mlx4_0":{"hcaHandles":1}}}"#).starts_with("the rdma cgroup"));
+    }
+}
