@@ -163,40 +163,46 @@ fn access_bits(value: Option<&str>, field: impl Fn() -> String) -> Result<u8, Cg
 }
 
 impl DeviceRule {
-    /// The rule in the kernel's syntax for cgroup v1's `devices.allow` and
-    /// `devices.deny` files, such as `c 1:3 rwm` or `b 8:* r`.
+    /// The rule as cgroup v1 entries: one rule for every device and access
+    /// (type `a`), or rules of type `c` or `b`.
     ///
-    /// The v1 kernel reads any line starting with `a` as "every device,
-    /// every access" whatever follows, so a rule for all types but a given
-    /// number or access is spelled as two lines, one for `c` and one for `b`.
-    pub(crate) fn v1_lines(&self) -> Vec<String> {
+    /// The v1 kernel reads any entry of type `a` as "every device, every
+    /// access" whatever follows, so a rule for all types but a given number
+    /// or access becomes two entries, one for `c` and one for `b`.
+    pub(crate) fn v1_entries(&self) -> Vec<DeviceRule> {
         let everything = self.major.is_none() && self.minor.is_none() && self.access == ALL_ACCESS;
-        let kinds: &[DeviceKind] = match self.kind {
-            DeviceKind::All if everything => return vec!["a".to_owned()],
-            DeviceKind::All => &[DeviceKind::Char, DeviceKind::Block],
-            DeviceKind::Char => &[DeviceKind::Char],
-            DeviceKind::Block => &[DeviceKind::Block],
-        };
-        kinds
-            .iter()
-            .map(|kind| {
-                format!(
-                    "{} {}:{} {}",
-                    kind.letter(),
-                    number(self.major),
-                    number(self.minor),
-                    access_letters(self.access)
-                )
-            })
-            .collect()
+        match self.kind {
+            DeviceKind::All if !everything => [DeviceKind::Char, DeviceKind::Block]
+                .iter()
+                .map(|&kind| DeviceRule { kind, ..*self })
+                .collect(),
+            _ => vec![*self],
+        }
+    }
+
+    /// One v1 entry in the kernel's syntax for `devices.allow` and
+    /// `devices.deny`, such as `c 1:3 rwm`, `b 8:* r` or `a`.
+    pub(crate) fn v1_line(&self) -> String {
+        match self.kind {
+            DeviceKind::All => "a".to_owned(),
+            kind => format!(
+                "{} {}:{} {}",
+                kind.letter(),
+                number(self.major),
+                number(self.minor),
+                access_letters(self.access)
+            ),
+        }
     }
 }
 
+/// A device number, `*` for all.
 fn number(n: Option<u32>) -> String {
     n.map_or_else(|| "*".to_owned(), |n| n.to_string())
 }
 
-fn access_letters(bits: u8) -> String {
+/// Access bits as `rwm` letters.
+pub(crate) fn access_letters(bits: u8) -> String {
     [(READ, 'r'), (WRITE, 'w'), (MKNOD, 'm')]
         .iter()
         .filter(|(bit, _)| bits & bit != 0)
@@ -221,7 +227,8 @@ mod tests {
         rules(json)
             .unwrap()
             .iter()
-            .flat_map(DeviceRule::v1_lines)
+            .flat_map(DeviceRule::v1_entries)
+            .map(|entry| entry.v1_line())
             .collect()
     }
 
@@ -292,7 +299,8 @@ mod tests {
     fn defaults_come_after_the_configured_rules() {
         let configured = rules(r#"[{"allow":false}]"#).unwrap();
         let all: Vec<String> = effective_rules(&configured)
-            .flat_map(DeviceRule::v1_lines)
+            .flat_map(DeviceRule::v1_entries)
+            .map(|entry| entry.v1_line())
             .collect();
         assert_eq!(all[0], "a");
         assert_eq!(all[1..3], ["c *:* m", "b *:* m"]);

@@ -16,11 +16,21 @@ mod control;
 mod devices;
 mod dirs;
 mod mountinfo;
+mod oom;
 mod path;
 mod resources;
+mod stats;
+#[cfg(test)]
+mod test_support;
 mod v1;
 
-use crate::spec::Spec;
+pub use oom::{OomEvent, OomWatcher};
+pub use stats::{
+    BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats, PidsStats,
+    Stats, Throttling,
+};
+
+use crate::spec::{self, Spec};
 use control::read_control;
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -57,6 +67,23 @@ pub enum CgroupError {
         controller: &'static str,
         /// What needs it.
         needed_for: &'static str,
+    },
+    /// The container's cgroup lacks a controller, which it was created
+    /// without.
+    #[error("the container's cgroup has no {controller} controller (it was created without one), which {needed_for} needs")]
+    NotJoined {
+        /// The controller, such as `memory`.
+        controller: &'static str,
+        /// What needs it.
+        needed_for: &'static str,
+    },
+    /// Watching a file for events failed.
+    #[error("watch {} for events: {source}", path.display())]
+    Watch {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
     },
     /// Reading a file failed.
     #[error("read {}: {source}", path.display())]
@@ -177,7 +204,7 @@ impl CgroupPlan {
             mountinfo::Layout::V1(hierarchies) => Ok(CgroupPlan {
                 driver: PlanDriver::V1(v1::V1Plan::new(&hierarchies, &path, resources)?),
             }),
-            mountinfo::Layout::Unified => Err(CgroupError::Unsupported(
+            mountinfo::Layout::Unified(_) => Err(CgroupError::Unsupported(
                 "cgroup v2 (the unified hierarchy) is not supported yet",
             )),
         }
@@ -209,6 +236,38 @@ impl Cgroup {
             PlanDriver::V1(plan) => Driver::V1(v1::V1Cgroup::create(plan)?),
         };
         Ok(Cgroup { driver })
+    }
+
+    /// Applies the fields present in `resources` to the live cgroup
+    /// (`update`); absent fields keep their values. Values are checked on
+    /// their own (a swap limit alone is fine: the cgroup has a memory limit);
+    /// an empty device list leaves the device rules alone, and a device list
+    /// that would change nothing writes nothing (rewriting starts with "deny
+    /// everything", a moment a running container could notice). Fails,
+    /// before writing anything, when a field needs a controller the cgroup
+    /// was created without.
+    pub fn update(&self, resources: &spec::Resources) -> Result<(), CgroupError> {
+        let plan = resources::ResourcePlan::for_update(resources)?;
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.update(&plan),
+        }
+    }
+
+    /// The cgroup's resource usage, in the shape of `runc events --stats`.
+    /// Counters of controllers the cgroup did not join read 0.
+    pub fn stats(&self) -> Result<Stats, CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.stats(),
+        }
+    }
+
+    /// A watcher of the cgroup's out-of-memory events. On cgroup v1 the
+    /// cgroup must have joined the memory controller (it does when the
+    /// configuration sets a memory limit).
+    pub fn oom_events(&self) -> Result<OomWatcher, CgroupError> {
+        match &self.driver {
+            Driver::V1(cgroup) => cgroup.oom_events(),
+        }
     }
 
     /// Moves process `pid` (and its threads) into the container's cgroup in

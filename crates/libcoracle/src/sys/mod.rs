@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod fs;
 pub mod mount;
+pub mod notify;
 pub mod process;
 pub mod socket;
 pub mod term;

@@ -1,19 +1,21 @@
 //! Writing the container's resources into its cgroup v1 directories, one
 //! hierarchy at a time, each file only when the configuration asks for it.
 
-use super::super::control::{read_control, set_pair, write, Setting};
-use super::super::devices::{effective_rules, DeviceRule};
+use super::super::control::{read_control, set_pair, Setting};
 use super::super::resources::{
     BlockIoPlan, CpuPlan, HugepageLimit, Limit, MemoryPlan, ResourcePlan,
 };
 use super::super::CgroupError;
+use super::devices::apply_devices;
 use std::path::Path;
 
-/// Writes the resources of the controllers of one hierarchy into `dir`.
+/// Writes the resources of the controllers of one hierarchy into `dir`;
+/// `live` for the cgroup of a running container (an update).
 pub(super) fn apply(
     dir: &Path,
     controllers: &[String],
     resources: &ResourcePlan,
+    live: bool,
 ) -> Result<(), CgroupError> {
     for controller in controllers {
         match controller.as_str() {
@@ -22,7 +24,7 @@ pub(super) fn apply(
             "cpuset" => apply_cpuset(dir, &resources.cpu)?,
             "devices" => {
                 if let Some(rules) = &resources.devices {
-                    apply_devices(dir, rules)?;
+                    apply_devices(dir, rules, live)?;
                 }
             }
             "pids" => {
@@ -65,7 +67,7 @@ pub(super) fn apply(
     Ok(())
 }
 
-pub(super) fn apply_memory(dir: &Path, m: &MemoryPlan) -> Result<(), CgroupError> {
+fn apply_memory(dir: &Path, m: &MemoryPlan) -> Result<(), CgroupError> {
     let setting =
         |file, limit: Option<Limit>, field| limit.map(|l| Setting::new(file, v1_limit(l), field));
     // The kernel keeps memory <= memory+swap at every write.
@@ -279,21 +281,6 @@ fn apply_hugepages(dir: &Path, limits: &[HugepageLimit]) -> Result<(), CgroupErr
         Setting::new(file, value.clone(), FIELD).apply(dir)?;
         let rsvd = format!("hugetlb.{}.rsvd.limit_in_bytes", limit.size);
         Setting::new(rsvd, value, FIELD).apply_if_present(dir)?;
-    }
-    Ok(())
-}
-
-/// Denies every device, then writes the rules in order (each to
-/// `devices.allow` or `devices.deny`), the default devices last.
-fn apply_devices(dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
-    let allow = dir.join("devices.allow");
-    let deny = dir.join("devices.deny");
-    write(&deny, "a")?;
-    for rule in effective_rules(rules) {
-        let file = if rule.allow { &allow } else { &deny };
-        for line in rule.v1_lines() {
-            write(file, &line)?;
-        }
     }
     Ok(())
 }

@@ -5,16 +5,21 @@
 //! `cgroup.procs` write (and an RCU grace period in the kernel).
 
 mod apply;
+mod devices;
+mod stats;
 
 use super::control::{read_control, write, write_control};
 use super::dirs::{ensure_no_process, make_dirs, remove_busy_dir, remove_created_parents};
 use super::mountinfo::Hierarchy;
+use super::oom::OomWatcher;
 use super::path::CgroupsPath;
 use super::resources::{CpuPlan, ResourcePlan};
+use super::stats::Stats;
 use super::{CgroupError, CgroupViewInfo};
 use crate::sys;
 use apply::apply;
 use serde::{Deserialize, Serialize};
+use stats::add_stats;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -49,37 +54,7 @@ impl V1Plan {
             ("freezer", "pause and kill --all"),
             ("devices", "device access control"),
         ];
-        if resources.uses_memory() {
-            needed.push(("memory", "linux.resources.memory"));
-        }
-        if resources.uses_cpu() {
-            needed.push(("cpu", "linux.resources.cpu"));
-        }
-        if resources.uses_cpuset() {
-            needed.push(("cpuset", "linux.resources.cpu.cpus and mems"));
-        }
-        if !resources.block_io.is_empty() {
-            needed.push(("blkio", "linux.resources.blockIO"));
-        }
-        if !resources.hugepages.is_empty() {
-            needed.push(("hugetlb", "linux.resources.hugepageLimits"));
-        }
-        if resources.network.class_id.is_some() {
-            needed.push(("net_cls", "linux.resources.network.classID"));
-        }
-        if !resources.network.priorities.is_empty() {
-            needed.push(("net_prio", "linux.resources.network.priorities"));
-        }
-        if !resources.rdma.is_empty() {
-            needed.push(("rdma", "linux.resources.rdma"));
-        }
-        if !resources.unified.is_empty() {
-            return Err(CgroupError::Invalid {
-                field: "linux.resources.unified".into(),
-                reason: "requires cgroup v2 (this host's controllers are cgroup v1 hierarchies)"
-                    .into(),
-            });
-        }
+        needed.extend(controllers_used(&resources)?);
         let mut planned: Vec<Planned> = Vec::with_capacity(needed.len());
         for (controller, needed_for) in needed {
             let hierarchy = hierarchies.iter().find(|h| h.has(controller)).ok_or(
@@ -104,6 +79,58 @@ impl V1Plan {
             resources,
         })
     }
+}
+
+/// The controllers that `resources` use, and the field that needs each.
+fn controllers_used(
+    resources: &ResourcePlan,
+) -> Result<Vec<(&'static str, &'static str)>, CgroupError> {
+    if !resources.unified.is_empty() {
+        return Err(CgroupError::Invalid {
+            field: "linux.resources.unified".into(),
+            reason: "requires cgroup v2 (this host's controllers are cgroup v1 hierarchies)".into(),
+        });
+    }
+    let uses = [
+        (resources.uses_memory(), "memory", "linux.resources.memory"),
+        (resources.uses_cpu(), "cpu", "linux.resources.cpu"),
+        (
+            resources.uses_cpuset(),
+            "cpuset",
+            "linux.resources.cpu.cpus and mems",
+        ),
+        (
+            resources.devices.is_some(),
+            "devices",
+            "linux.resources.devices",
+        ),
+        (
+            !resources.block_io.is_empty(),
+            "blkio",
+            "linux.resources.blockIO",
+        ),
+        (
+            !resources.hugepages.is_empty(),
+            "hugetlb",
+            "linux.resources.hugepageLimits",
+        ),
+        (
+            resources.network.class_id.is_some(),
+            "net_cls",
+            "linux.resources.network.classID",
+        ),
+        (
+            !resources.network.priorities.is_empty(),
+            "net_prio",
+            "linux.resources.network.priorities",
+        ),
+        (!resources.rdma.is_empty(), "rdma", "linux.resources.rdma"),
+    ];
+    Ok(uses
+        .into_iter()
+        .filter(|(used, _, _)| *used)
+        .map(|(_, controller, field)| (controller, field))
+        .collect())
 }
 
 /// The container's cgroup on v1; also what its state records.
@@ -166,7 +193,7 @@ impl V1Cgroup {
             }
         }
         for joined in &self.hierarchies {
-            apply(&joined.path, &joined.controllers, &plan.resources)?;
+            apply(&joined.path, &joined.controllers, &plan.resources, false)?;
         }
         Ok(())
     }
@@ -182,6 +209,36 @@ impl V1Cgroup {
         }
     }
 
+    pub(crate) fn update(&self, resources: &ResourcePlan) -> Result<(), CgroupError> {
+        // Refuse before writing anything: a half-applied update is worse.
+        for (controller, needed_for) in controllers_used(resources)? {
+            if !self.hierarchies.iter().any(|j| j.has(controller)) {
+                return Err(CgroupError::NotJoined {
+                    controller,
+                    needed_for,
+                });
+            }
+        }
+        for joined in &self.hierarchies {
+            apply(&joined.path, &joined.controllers, resources, true)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stats(&self) -> Result<Stats, CgroupError> {
+        let mut stats = Stats::default();
+        for joined in &self.hierarchies {
+            for controller in &joined.controllers {
+                add_stats(controller, &joined.path, &mut stats)?;
+            }
+        }
+        Ok(stats)
+    }
+
+    pub(crate) fn oom_events(&self) -> Result<OomWatcher, CgroupError> {
+        OomWatcher::v1(&self.find("memory", "out-of-memory events")?.path)
+    }
+
     pub(crate) fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         let pid = pid.to_string();
         for joined in &self.hierarchies {
@@ -191,7 +248,9 @@ impl V1Cgroup {
     }
 
     pub(crate) fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        let joined = self.find("pids").or_else(|_| self.find("freezer"))?;
+        let joined = self
+            .find("pids", "the list of processes")
+            .or_else(|_| self.find("freezer", "the list of processes"))?;
         let procs = joined.path.join("cgroup.procs");
         let text = read_control(&procs)?;
         text.lines()
@@ -233,7 +292,7 @@ impl V1Cgroup {
     }
 
     pub(crate) fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
-        let state = self.find("freezer")?.path.join("freezer.state");
+        let state = self.find("freezer", "pause")?.path.join("freezer.state");
         let want = if frozen { "FROZEN" } else { "THAWED" };
         // Freezing is asynchronous: the state reads FREEZING until every task
         // has stopped. Writing again nudges tasks that were busy; the wait is
@@ -263,7 +322,7 @@ impl V1Cgroup {
     }
 
     pub(crate) fn is_frozen(&self) -> Result<bool, CgroupError> {
-        let state = read_control(&self.find("freezer")?.path.join("freezer.state"))?;
+        let state = read_control(&self.find("freezer", "pause")?.path.join("freezer.state"))?;
         Ok(state.trim_end() == "FROZEN")
     }
 
@@ -294,13 +353,17 @@ impl V1Cgroup {
     }
 
     /// The joined hierarchy holding `controller`.
-    fn find(&self, controller: &'static str) -> Result<&Joined, CgroupError> {
+    fn find(
+        &self,
+        controller: &'static str,
+        needed_for: &'static str,
+    ) -> Result<&Joined, CgroupError> {
         self.hierarchies
             .iter()
             .find(|j| j.has(controller))
-            .ok_or(CgroupError::NoController {
+            .ok_or(CgroupError::NotJoined {
                 controller,
-                needed_for: "this container's cgroup (not joined at create)",
+                needed_for,
             })
     }
 }

@@ -2,15 +2,14 @@
 //! on a cgroup v1 host, real cgroups under unique `/coracle-test-<pid>-<n>`
 //! paths that a guard removes whatever happens.
 
-use super::apply::apply_memory;
 use super::*;
 use crate::cgroups::mountinfo::{self, Layout};
-use crate::cgroups::resources::{Limit, MemoryPlan};
+use crate::cgroups::test_support::{open_in, read, view_dir, Scratch};
 use crate::cgroups::{Cgroup, CgroupPlan, CgroupRecord};
 use crate::spec::Spec;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod live;
 
 fn hierarchy(controllers: &[&str], mount_point: &str) -> Hierarchy {
     Hierarchy {
@@ -138,108 +137,9 @@ fn record_is_tagged_json_and_round_trips() {
 
 // ---- Root tests on the host's cgroup v1 hierarchies. ----
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A unique test cgroup path and the guard that removes its trees from
-/// every hierarchy, and kills its processes, when the test ends.
-struct Scratch {
-    top: String,
-    mount_points: Vec<PathBuf>,
-    children: Vec<Child>,
-}
-
-impl Scratch {
-    /// `None` (the test is skipped) unless root on a cgroup v1 host.
-    fn new() -> Option<Scratch> {
-        let Ok(Layout::V1(hierarchies)) = mountinfo::discover() else {
-            eprintln!("skipped: no cgroup v1 hierarchies");
-            return None;
-        };
-        if !is_root() {
-            eprintln!("skipped: not root");
-            return None;
-        }
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        Some(Scratch {
-            top: format!("coracle-test-{}-{n}", std::process::id()),
-            mount_points: hierarchies
-                .iter()
-                .map(|h| PathBuf::from(&h.mount_point))
-                .collect(),
-            children: Vec::new(),
-        })
-    }
-
-    fn plan(&self, below_top: &str, resources: &str) -> Result<CgroupPlan, CgroupError> {
-        let spec: Spec = serde_json::from_str(&format!(
-            r#"{{"ociVersion":"1.2.0","linux":{{"cgroupsPath":"/{}{below_top}","resources":{resources}}}}}"#,
-            self.top
-        ))
-        .unwrap();
-        CgroupPlan::from_spec(&spec, "unused", false)
-    }
-
-    fn sleeper(&mut self) -> i32 {
-        let child = Command::new("sleep").arg("100").spawn().unwrap();
-        let pid = child.id() as i32;
-        self.children.push(child);
-        pid
-    }
-
-    /// Whether the test's top directory exists in any hierarchy.
-    fn anything_left(&self) -> bool {
-        self.mount_points.iter().any(|m| m.join(&self.top).exists())
-    }
-}
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
-        .unwrap_or(false)
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for mount_point in &self.mount_points {
-            rmdir_tree(&mount_point.join(&self.top));
-        }
-    }
-}
-
-/// Removes a cgroup tree, deepest first (cgroup directories go by rmdir).
-fn rmdir_tree(dir: &Path) {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                rmdir_tree(&entry.path());
-            }
-        }
-    }
-    let _ = fs::remove_dir(dir);
-}
-
-fn view_dir(cgroup: &Cgroup, controller: &str) -> Option<PathBuf> {
-    cgroup
-        .views()
-        .into_iter()
-        .find(|v| v.fs_options.split(',').any(|o| o == controller))
-        .map(|v| v.host_path)
-}
-
-fn read(dir: &Path, file: &str) -> String {
-    fs::read_to_string(dir.join(file))
-        .unwrap()
-        .trim_end()
-        .to_owned()
-}
-
 #[test]
 fn create_apply_join_kill_remove() {
-    let Some(mut scratch) = Scratch::new() else {
+    let Some(mut scratch) = Scratch::v1() else {
         return;
     };
     let plan = scratch
@@ -314,7 +214,7 @@ fn create_apply_join_kill_remove() {
 
 #[test]
 fn freeze_thaw_and_signal() {
-    let Some(mut scratch) = Scratch::new() else {
+    let Some(mut scratch) = Scratch::v1() else {
         return;
     };
     let cgroup = Cgroup::create(&scratch.plan("", "{}").unwrap()).unwrap();
@@ -337,7 +237,7 @@ fn freeze_thaw_and_signal() {
 
 #[test]
 fn a_failed_create_leaves_nothing_behind() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     // No such CPU: the kernel refuses the last write, after the directories
@@ -355,7 +255,7 @@ fn a_failed_create_leaves_nothing_behind() {
 
 #[test]
 fn an_existing_cgroup_with_processes_is_refused() {
-    let Some(mut scratch) = Scratch::new() else {
+    let Some(mut scratch) = Scratch::v1() else {
         return;
     };
     let plan = scratch.plan("/ctr", "{}").unwrap();
@@ -376,7 +276,7 @@ fn an_existing_cgroup_with_processes_is_refused() {
 
 #[test]
 fn shared_parents_stay_while_used() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     let a = Cgroup::create(&scratch.plan("/a", "{}").unwrap()).unwrap();
@@ -389,80 +289,8 @@ fn shared_parents_stay_while_used() {
 }
 
 #[test]
-fn memory_limits_can_be_raised_and_lowered() {
-    let Some(scratch) = Scratch::new() else {
-        return;
-    };
-    let cgroup = Cgroup::create(
-        &scratch
-            .plan("", r#"{"memory":{"limit":67108864,"swap":67108864}}"#)
-            .unwrap(),
-    )
-    .unwrap();
-    let dir = view_dir(&cgroup, "memory").unwrap();
-    let memory = |limit, swap| MemoryPlan {
-        limit: Some(Limit::Value(limit)),
-        swap: Some(Limit::Value(swap)),
-        ..MemoryPlan::default()
-    };
-    // Raising needs memory+swap first, lowering the limit first.
-    apply_memory(&dir, &memory(268435456, 536870912)).unwrap();
-    assert_eq!(read(&dir, "memory.limit_in_bytes"), "268435456");
-    assert_eq!(read(&dir, "memory.memsw.limit_in_bytes"), "536870912");
-    apply_memory(&dir, &memory(33554432, 33554432)).unwrap();
-    assert_eq!(read(&dir, "memory.limit_in_bytes"), "33554432");
-    assert_eq!(read(&dir, "memory.memsw.limit_in_bytes"), "33554432");
-    cgroup.remove().unwrap();
-    assert!(!scratch.anything_left());
-}
-
-/// A shell that waits for a line on its stdin, then runs `script` and
-/// prints its outcome; it is moved into a cgroup before it reads.
-struct Prober {
-    child: Child,
-}
-
-impl Prober {
-    fn spawn(script: &str) -> Prober {
-        let child = Command::new("sh")
-            .args(["-c", &format!("read x; {script}")])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        Prober { child }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// Lets the shell go on and returns what it printed.
-    fn run(mut self) -> String {
-        use std::io::Write as _;
-        self.child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-        let output = self.child.wait_with_output().unwrap();
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .trim_end()
-            .to_owned()
-    }
-}
-
-/// Opens `file` for reading (`<`) or writing (`>`) in a shell inside
-/// `cgroup`, and says whether the kernel let it.
-fn open_in(cgroup: &Cgroup, redirect: &str, file: &str) -> String {
-    let prober = Prober::spawn(&format!(
-        "if true 3{redirect}{file}; then echo ok; else echo denied; fi"
-    ));
-    cgroup.add_process(prober.pid()).unwrap();
-    prober.run()
-}
-
-#[test]
 fn devices_are_denied_unless_allowed() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     // Engines' usual list: deny everything, allow a few devices.
@@ -493,7 +321,7 @@ fn devices_are_denied_unless_allowed() {
 
 #[test]
 fn a_container_without_resources_gets_the_default_devices_only() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     let spec: Spec = serde_json::from_str(&format!(
@@ -510,7 +338,7 @@ fn a_container_without_resources_gets_the_default_devices_only() {
 
 #[test]
 fn block_io_hugetlb_and_missing_features() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     let vda = fs::read_to_string("/sys/block/vda/dev").ok();
@@ -578,7 +406,7 @@ fn block_io_hugetlb_and_missing_features() {
 
 #[test]
 fn controllers_the_host_does_not_mount_are_named() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     let err = |resources: &str| scratch.plan("", resources).unwrap_err().to_string();
