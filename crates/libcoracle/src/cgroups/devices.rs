@@ -86,7 +86,9 @@ pub(crate) const DEFAULT_ALLOWED: [DeviceRule; 11] = [
 
 /// The rules a container gets: its configured `rules` followed by the
 /// defaults (the "deny everything" start is implied).
-pub(crate) fn effective_rules(rules: &[DeviceRule]) -> impl Iterator<Item = &DeviceRule> {
+pub(crate) fn effective_rules(
+    rules: &[DeviceRule],
+) -> impl DoubleEndedIterator<Item = &DeviceRule> {
     rules.iter().chain(DEFAULT_ALLOWED.iter())
 }
 

@@ -1,17 +1,22 @@
 //! Control groups (config-linux.md, "Control groups"): the container's
-//! cgroup, its resource limits, and what later commands do through it
-//! (list, signal, freeze, remove).
+//! cgroup, its resource limits and device access, and what later commands
+//! do through it (list, signal, freeze, update, stats, OOM events, remove).
 //!
-//! One interface, [`Cgroup`], over the drivers; today only the cgroup v1
-//! cgroupfs driver (`v1`) exists. A cgroup v2 driver and a systemd driver
-//! slot in as further variants of the private `Driver`, `PlanDriver` and
-//! `RecordDriver` enums; the validated [`CgroupPlan`] resources
-//! (`resources`) and the `cgroupsPath` rules (`path`) are shared by all.
+//! One interface, [`Cgroup`], over the drivers: cgroup v1 cgroupfs (`v1`,
+//! one directory per joined hierarchy) and cgroup v2 cgroupfs (`v2`, one
+//! directory of the unified hierarchy, chosen when no v1 hierarchy holds a
+//! controller; a hybrid host stays on v1). A systemd driver slots in as a
+//! further variant of the private `Driver`, `PlanDriver` and `RecordDriver`
+//! enums. Shared by all: the validated resources (`resources`), the device
+//! rules (`devices`, compiled for v2 by `bpf`), the `cgroupsPath` rules
+//! (`path`) and the statistics' shape (`stats`).
 //!
 //! Costs matter (a run should spend about a millisecond here): the plan is
-//! computed before the clone, only the hierarchies the config needs are
-//! joined, and control files are written without being read first.
+//! computed before the clone, only the controllers the config needs are
+//! joined or enabled, and control files are written without being read
+//! first (except where a value depends on the current one).
 
+mod bpf;
 mod control;
 mod devices;
 mod dirs;
@@ -23,6 +28,7 @@ mod stats;
 #[cfg(test)]
 mod test_support;
 mod v1;
+mod v2;
 
 pub use oom::{OomEvent, OomWatcher};
 pub use stats::{
@@ -35,7 +41,7 @@ use control::read_control;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::os::fd::BorrowedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a cgroup operation failed; one line naming the step, the path or
 /// field, the value and the OS error.
@@ -127,6 +133,27 @@ pub enum CgroupError {
         /// The OS error.
         source: io::Error,
     },
+    /// A controller the container needs is not available in the cgroup v2
+    /// hierarchy, or not enabled for the container's cgroup.
+    #[error("the {controller} cgroup controller is not available in {} (needed for {needed_for})", path.display())]
+    NotEnabled {
+        /// The controller, such as `memory`.
+        controller: String,
+        /// The cgroup whose `cgroup.controllers` lacks it.
+        path: PathBuf,
+        /// What needs it.
+        needed_for: String,
+    },
+    /// A `bpf(2)` step of the cgroup v2 device program failed.
+    #[error("{step} for {}: {source}", path.display())]
+    Bpf {
+        /// The step, such as `attach the device program`.
+        step: &'static str,
+        /// The container's cgroup.
+        path: PathBuf,
+        /// The OS error (with the verifier's log for a refused program).
+        source: io::Error,
+    },
     /// Removing a cgroup directory failed.
     #[error("remove cgroup {}: {source}", path.display())]
     Remove {
@@ -177,6 +204,7 @@ pub struct CgroupPlan {
 #[derive(Debug)]
 enum PlanDriver {
     V1(v1::V1Plan),
+    V2(v2::V2Plan),
 }
 
 impl CgroupPlan {
@@ -204,9 +232,9 @@ impl CgroupPlan {
             mountinfo::Layout::V1(hierarchies) => Ok(CgroupPlan {
                 driver: PlanDriver::V1(v1::V1Plan::new(&hierarchies, &path, resources)?),
             }),
-            mountinfo::Layout::Unified(_) => Err(CgroupError::Unsupported(
-                "cgroup v2 (the unified hierarchy) is not supported yet",
-            )),
+            mountinfo::Layout::Unified(unified) => Ok(CgroupPlan {
+                driver: PlanDriver::V2(v2::V2Plan::new(&unified, &path, resources)?),
+            }),
         }
     }
 }
@@ -221,6 +249,7 @@ pub struct Cgroup {
 #[derive(Debug)]
 enum Driver {
     V1(v1::V1Cgroup),
+    V2(v2::V2Cgroup),
 }
 
 impl Cgroup {
@@ -234,6 +263,7 @@ impl Cgroup {
     pub fn create(plan: &CgroupPlan) -> Result<Cgroup, CgroupError> {
         let driver = match &plan.driver {
             PlanDriver::V1(plan) => Driver::V1(v1::V1Cgroup::create(plan)?),
+            PlanDriver::V2(plan) => Driver::V2(v2::V2Cgroup::create(plan)?),
         };
         Ok(Cgroup { driver })
     }
@@ -250,6 +280,7 @@ impl Cgroup {
         let plan = resources::ResourcePlan::for_update(resources)?;
         match &self.driver {
             Driver::V1(cgroup) => cgroup.update(&plan),
+            Driver::V2(cgroup) => cgroup.update(&plan),
         }
     }
 
@@ -258,6 +289,7 @@ impl Cgroup {
     pub fn stats(&self) -> Result<Stats, CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.stats(),
+            Driver::V2(cgroup) => cgroup.stats(),
         }
     }
 
@@ -267,6 +299,7 @@ impl Cgroup {
     pub fn oom_events(&self) -> Result<OomWatcher, CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.oom_events(),
+            Driver::V2(cgroup) => cgroup.oom_events(),
         }
     }
 
@@ -275,6 +308,7 @@ impl Cgroup {
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.add_process(pid),
+            Driver::V2(cgroup) => cgroup.add_process(pid),
         }
     }
 
@@ -284,6 +318,7 @@ impl Cgroup {
     pub fn clone_target(&self) -> Option<BorrowedFd<'_>> {
         match &self.driver {
             Driver::V1(_) => None,
+            Driver::V2(cgroup) => cgroup.clone_target(),
         }
     }
 
@@ -292,6 +327,7 @@ impl Cgroup {
     pub fn record(&self) -> CgroupRecord {
         match &self.driver {
             Driver::V1(cgroup) => CgroupRecord(RecordDriver::V1(cgroup.clone())),
+            Driver::V2(cgroup) => CgroupRecord(RecordDriver::V2(cgroup.record())),
         }
     }
 
@@ -299,6 +335,7 @@ impl Cgroup {
     pub fn from_record(record: &CgroupRecord) -> Cgroup {
         let driver = match &record.0 {
             RecordDriver::V1(cgroup) => Driver::V1(cgroup.clone()),
+            RecordDriver::V2(record) => Driver::V2(v2::V2Cgroup::from_record(record)),
         };
         Cgroup { driver }
     }
@@ -307,6 +344,7 @@ impl Cgroup {
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.pids(),
+            Driver::V2(cgroup) => cgroup.pids(),
         }
     }
 
@@ -316,6 +354,7 @@ impl Cgroup {
     pub fn signal_all(&self, signal: i32) -> Result<(), CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.signal_all(signal),
+            Driver::V2(cgroup) => cgroup.signal_all(signal),
         }
     }
 
@@ -324,6 +363,7 @@ impl Cgroup {
     pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.set_frozen(frozen),
+            Driver::V2(cgroup) => cgroup.set_frozen(frozen),
         }
     }
 
@@ -331,6 +371,7 @@ impl Cgroup {
     pub fn is_frozen(&self) -> Result<bool, CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.is_frozen(),
+            Driver::V2(cgroup) => cgroup.is_frozen(),
         }
     }
 
@@ -342,20 +383,39 @@ impl Cgroup {
     pub fn remove(&self) -> Result<(), CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.remove(),
+            Driver::V2(cgroup) => cgroup.remove(),
         }
     }
 
     /// What the container's cgroup mount shows: one entry per joined v1
-    /// hierarchy.
+    /// hierarchy; none on cgroup v2, where the mount is one `cgroup2`
+    /// filesystem (see [`Cgroup::unified_path`]).
     pub fn views(&self) -> Vec<CgroupViewInfo> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.views(),
+            Driver::V2(_) => Vec::new(),
+        }
+    }
+
+    /// On cgroup v2, the container's cgroup directory on the host; `None`
+    /// on cgroup v1.
+    ///
+    /// For the container's `/sys/fs/cgroup`: in a new cgroup namespace
+    /// (entered after the init is in its cgroup), a fresh `cgroup2` mount
+    /// shows this directory as its root; without a cgroup namespace a fresh
+    /// mount would show the host's whole hierarchy, so this directory is
+    /// bind-mounted instead.
+    pub fn unified_path(&self) -> Option<&Path> {
+        match &self.driver {
+            Driver::V1(_) => None,
+            Driver::V2(cgroup) => Some(cgroup.host_path()),
         }
     }
 }
 
 /// What a container's state keeps of its cgroup (opaque JSON tagged with
-/// the driver, such as `{"driver":"v1","hierarchies":[…]}`).
+/// the driver, such as `{"driver":"v1","hierarchies":[…]}` or
+/// `{"driver":"v2","path":…,"mount_point":…,"created":1}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CgroupRecord(RecordDriver);
@@ -366,6 +426,8 @@ pub struct CgroupRecord(RecordDriver);
 enum RecordDriver {
     #[serde(rename = "v1")]
     V1(v1::V1Cgroup),
+    #[serde(rename = "v2")]
+    V2(v2::V2Record),
 }
 
 /// One cgroup v1 hierarchy as the container's `/sys/fs/cgroup` shows it.

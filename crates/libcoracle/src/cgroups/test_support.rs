@@ -2,7 +2,7 @@
 //! removes a unique test tree from every hierarchy, and shells moved into a
 //! cgroup to probe what its limits allow.
 
-use super::mountinfo::{self, Layout};
+use super::mountinfo::{self, Layout, Unified};
 use super::{Cgroup, CgroupError, CgroupPlan};
 use crate::spec::Spec;
 use std::fs;
@@ -37,6 +37,28 @@ impl Scratch {
             return None;
         };
         Self::new([PathBuf::from(&unified.mount_point)])
+    }
+
+    /// A scratch in the cgroup2 hierarchy, on a cgroup v2 host or beside the
+    /// v1 hierarchies of a hybrid one (where it has no controller but does
+    /// have device programs, freezing, killing and events); `None` (the test
+    /// is skipped) without one or when not root.
+    pub(crate) fn cgroup2() -> Option<(Scratch, Unified)> {
+        let unified = match mountinfo::discover() {
+            Ok(Layout::Unified(unified)) => unified,
+            _ => {
+                let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+                let line = mountinfo.lines().find(|l| l.contains(" - cgroup2 "))?;
+                let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+                let own = own.lines().find_map(|l| l.strip_prefix("0::/"))?;
+                Unified {
+                    mount_point: line.split(' ').nth(4)?.to_owned(),
+                    own: Some(own.to_owned()),
+                }
+            }
+        };
+        let scratch = Self::new([PathBuf::from(&unified.mount_point)])?;
+        Some((scratch, unified))
     }
 
     fn new(mount_points: impl IntoIterator<Item = PathBuf>) -> Option<Scratch> {

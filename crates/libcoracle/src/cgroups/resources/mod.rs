@@ -1,13 +1,13 @@
 //! `linux.resources`, validated into typed values before any cgroup is
-//! touched. Independent of the driver: cgroup v1 and (later) v2 map the same
-//! values to their own files.
+//! touched. Independent of the driver: cgroup v1 and v2 map the same values
+//! to their own files.
 
 mod block_io;
 mod hugetlb;
 mod network;
 mod unified;
 
-pub(crate) use block_io::BlockIoPlan;
+pub(crate) use block_io::{BlockIoPlan, DeviceNumber};
 pub(crate) use hugetlb::HugepageLimit;
 pub(crate) use network::{NetworkPlan, RdmaLimit};
 
@@ -40,6 +40,9 @@ pub(crate) struct MemoryPlan {
     pub(crate) swappiness: Option<u64>,
     pub(crate) disable_oom_killer: Option<bool>,
     pub(crate) use_hierarchy: Option<bool>,
+    /// Refuse a limit below the current use (cgroup v2 updates; cgroup v1
+    /// refuses it anyway).
+    pub(crate) check_before_update: bool,
 }
 
 /// Validated `linux.resources.cpu`; times in microseconds.
@@ -182,8 +185,7 @@ fn memory_plan(m: &spec::Memory, check: Check) -> Result<MemoryPlan, CgroupError
         swappiness: m.swappiness,
         disable_oom_killer: m.disable_oom_killer,
         use_hierarchy: m.use_hierarchy,
-        // checkBeforeUpdate needs nothing here: on cgroup v1 the kernel itself
-        // refuses a limit below the current usage.
+        check_before_update: m.check_before_update.unwrap_or(false),
     };
     if let Some(swappiness) = plan.swappiness.filter(|s| *s > 100) {
         return Err(invalid(
