@@ -30,7 +30,7 @@ mod test_support;
 mod v1;
 mod v2;
 
-pub use oom::{OomEvent, OomWatcher};
+pub use oom::{OomEvents, OomWatcher};
 pub use stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats, PidsStats,
     Stats, Throttling,

@@ -1,8 +1,10 @@
 //! Out-of-memory notifications of a container's cgroup, for `events`.
 //!
 //! cgroup v1 signals an eventfd registered on `memory.oom_control` through
-//! `cgroup.event_control`; cgroup v2 counts kills in `memory.events`, which
-//! is watched with inotify. Either way the caller polls one descriptor.
+//! `cgroup.event_control` (and again when the cgroup is removed); cgroup v2
+//! counts kills in `memory.events` and whether processes are left in
+//! `cgroup.events`, both watched with inotify (a removal raises nothing
+//! there). Either way the caller polls one descriptor.
 
 use super::control::write;
 use super::stats::read_flat_keyed;
@@ -15,15 +17,15 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// What an [`OomWatcher`] saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OomEvent {
-    /// The cgroup ran out of memory this many times since the last read.
-    Oom(u64),
-    /// Nothing new (the descriptor woke for another reason).
-    Nothing,
-    /// The cgroup was removed: no event will come any more.
-    Removed,
+/// What an [`OomWatcher`] saw since the last read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OomEvents {
+    /// How many times the cgroup ran out of memory (0: the descriptor woke
+    /// for something else).
+    pub count: u64,
+    /// The cgroup is gone (cgroup v1: removed; cgroup v2: its last process
+    /// left): no event will come any more.
+    pub gone: bool,
 }
 
 /// A descriptor that becomes readable when the container's cgroup runs out
@@ -38,9 +40,14 @@ pub struct OomWatcher {
 enum Kind {
     /// An eventfd registered on the v1 memory cgroup `dir`.
     V1 { dir: PathBuf },
-    /// An inotify watch on the v2 `memory.events` file, and the last
-    /// `oom_kill` count seen.
-    V2 { events: PathBuf, kills: u64 },
+    /// Inotify watches on the v2 `memory.events` and `cgroup.events` files
+    /// of `dir`, the last `oom_kill` count seen, and whether the cgroup held
+    /// processes at the last look.
+    V2 {
+        dir: PathBuf,
+        kills: u64,
+        populated: bool,
+    },
 }
 
 impl OomWatcher {
@@ -63,50 +70,65 @@ impl OomWatcher {
         })
     }
 
-    /// Watches the `memory.events` file of the v2 cgroup `dir`.
+    /// Watches the `memory.events` and `cgroup.events` files of the v2
+    /// cgroup `dir`.
     pub(crate) fn v2(dir: &Path) -> Result<OomWatcher, CgroupError> {
-        let events = dir.join("memory.events");
-        let fd = notify::inotify().map_err(|source| watch_error(&events, source))?;
-        let path = CString::new(events.as_os_str().as_bytes()).map_err(|_| CgroupError::Parse {
-            path: events.clone(),
-            reason: "holds a NUL byte".into(),
-        })?;
-        notify::inotify_watch(fd.as_fd(), &path, libc::IN_MODIFY)
-            .map_err(|source| watch_error(&events, source))?;
-        let kills = oom_kills(&events)?;
+        let fd = notify::inotify().map_err(|source| watch_error(dir, source))?;
+        for file in ["memory.events", "cgroup.events"] {
+            let path = dir.join(file);
+            let c_path =
+                CString::new(path.as_os_str().as_bytes()).map_err(|_| CgroupError::Parse {
+                    path: path.clone(),
+                    reason: "holds a NUL byte".into(),
+                })?;
+            notify::inotify_watch(fd.as_fd(), &c_path, libc::IN_MODIFY)
+                .map_err(|source| watch_error(&path, source))?;
+        }
         Ok(OomWatcher {
             fd,
-            kind: Kind::V2 { events, kills },
+            kind: Kind::V2 {
+                dir: dir.to_owned(),
+                kills: oom_kills(dir)?,
+                populated: populated(dir)?,
+            },
         })
     }
 
     /// Says what happened since the last read; call it when the descriptor
     /// is readable. Never blocks.
-    pub fn read(&mut self) -> Result<OomEvent, CgroupError> {
+    pub fn read(&mut self) -> Result<OomEvents, CgroupError> {
         match &mut self.kind {
             Kind::V1 { dir } => {
                 let count = notify::read_eventfd(self.fd.as_fd())
                     .map_err(|source| watch_error(dir, source))?;
-                // Removing the cgroup signals the eventfd too.
-                if !dir.join("cgroup.event_control").exists() {
-                    return Ok(OomEvent::Removed);
-                }
-                Ok(count.map_or(OomEvent::Nothing, OomEvent::Oom))
-            }
-            Kind::V2 { events, kills } => {
-                let masks = notify::read_inotify(self.fd.as_fd())
-                    .map_err(|source| watch_error(events, source))?;
-                if !events.exists() || masks.iter().any(|m| m & libc::IN_IGNORED != 0) {
-                    return Ok(OomEvent::Removed);
-                }
-                let now = oom_kills(events)?;
-                let new = now.saturating_sub(*kills);
-                *kills = now;
-                Ok(if new > 0 {
-                    OomEvent::Oom(new)
-                } else {
-                    OomEvent::Nothing
+                // Removing the cgroup signals the eventfd too, once.
+                let gone = !dir.join("cgroup.event_control").exists();
+                Ok(OomEvents {
+                    count: count.unwrap_or(0).saturating_sub(u64::from(gone)),
+                    gone,
                 })
+            }
+            Kind::V2 {
+                dir,
+                kills,
+                populated: was_populated,
+            } => {
+                notify::read_inotify(self.fd.as_fd()).map_err(|source| watch_error(dir, source))?;
+                if !dir.join("cgroup.events").exists() {
+                    return Ok(OomEvents {
+                        count: 0,
+                        gone: true,
+                    });
+                }
+                let now = oom_kills(dir)?;
+                let count = now.saturating_sub(*kills);
+                *kills = now;
+                let is_populated = populated(dir)?;
+                // Emptied once it had processes; an empty cgroup waiting for
+                // its first process is not gone.
+                let gone = *was_populated && !is_populated;
+                *was_populated |= is_populated;
+                Ok(OomEvents { count, gone })
             }
         }
     }
@@ -119,12 +141,17 @@ impl AsFd for OomWatcher {
     }
 }
 
-/// The `oom_kill` count of a v2 `memory.events` file.
-fn oom_kills(events: &Path) -> Result<u64, CgroupError> {
-    Ok(read_flat_keyed(events)?
+/// The `oom_kill` count of a v2 cgroup.
+fn oom_kills(dir: &Path) -> Result<u64, CgroupError> {
+    Ok(read_flat_keyed(&dir.join("memory.events"))?
         .get("oom_kill")
         .copied()
         .unwrap_or(0))
+}
+
+/// Whether a v2 cgroup (or one below it) holds a process.
+fn populated(dir: &Path) -> Result<bool, CgroupError> {
+    Ok(read_flat_keyed(&dir.join("cgroup.events"))?.get("populated") == Some(&1))
 }
 
 fn watch_error(path: &Path, source: io::Error) -> CgroupError {

@@ -2,7 +2,7 @@
 //! and out-of-memory events.
 
 use crate::cgroups::test_support::{open_in, read, view_dir, Prober, Scratch};
-use crate::cgroups::{Cgroup, OomEvent};
+use crate::cgroups::{Cgroup, OomEvents};
 use crate::spec;
 use crate::sys;
 use std::os::fd::AsFd;
@@ -150,17 +150,24 @@ fn out_of_memory_is_reported() {
     )
     .unwrap();
     let mut watcher = cgroup.oom_events().unwrap();
-    assert_eq!(watcher.read().unwrap(), OomEvent::Nothing);
+    assert_eq!(watcher.read().unwrap(), OomEvents::default());
     let prober = Prober::spawn(r#"x=$(head -c 50000000 /dev/zero | tr "\0" a); echo survived"#);
     cgroup.add_process(prober.pid()).unwrap();
     assert_eq!(prober.run(), "");
     // A generous bound, not a timing assertion: the event is already due.
     let ready = sys::process::poll_readable(&[watcher.as_fd()], 30_000).unwrap();
     assert!(ready[0]);
-    assert!(matches!(watcher.read().unwrap(), OomEvent::Oom(n) if n >= 1));
+    let events = watcher.read().unwrap();
+    assert!(events.count >= 1 && !events.gone, "{events:?}");
     cgroup.remove().unwrap();
     let ready = sys::process::poll_readable(&[watcher.as_fd()], 30_000).unwrap();
     assert!(ready[0]);
-    assert_eq!(watcher.read().unwrap(), OomEvent::Removed);
+    assert_eq!(
+        watcher.read().unwrap(),
+        OomEvents {
+            count: 0,
+            gone: true
+        }
+    );
     assert!(!scratch.anything_left());
 }
