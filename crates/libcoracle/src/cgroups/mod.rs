@@ -5,9 +5,10 @@
 //! One interface, [`Cgroup`], over the drivers: cgroup v1 cgroupfs (`v1`,
 //! one directory per joined hierarchy) and cgroup v2 cgroupfs (`v2`, one
 //! directory of the unified hierarchy, chosen when no v1 hierarchy holds a
-//! controller; a hybrid host stays on v1). A systemd driver slots in as a
-//! further variant of the private `Driver`, `PlanDriver` and `RecordDriver`
-//! enums. Shared by all: the validated resources (`resources`), the device
+//! controller; a hybrid host stays on v1), and systemd (`systemd`, a
+//! delegated transient scope on a cgroup v2 host, started over D-Bus), as
+//! variants of the private `Driver`, `PlanDriver` and `RecordDriver` enums.
+//! Shared by all: the validated resources (`resources`), the device
 //! rules (`devices`, compiled for v2 by `bpf`), the `cgroupsPath` rules
 //! (`path`) and the statistics' shape (`stats`).
 //!
@@ -25,6 +26,7 @@ mod oom;
 mod path;
 mod resources;
 mod stats;
+mod systemd;
 #[cfg(test)]
 mod test_support;
 mod v1;
@@ -154,6 +156,14 @@ pub enum CgroupError {
         /// The OS error (with the verifier's log for a refused program).
         source: io::Error,
     },
+    /// A step with systemd (over D-Bus) failed.
+    #[error("systemd: {step}: {reason}")]
+    Systemd {
+        /// The step, such as `start coracle-x.scope`.
+        step: String,
+        /// systemd's error, or the bus's.
+        reason: String,
+    },
     /// Removing a cgroup directory failed.
     #[error("remove cgroup {}: {source}", path.display())]
     Remove {
@@ -205,6 +215,7 @@ pub struct CgroupPlan {
 enum PlanDriver {
     V1(v1::V1Plan),
     V2(v2::V2Plan),
+    Systemd(systemd::SystemdPlan),
 }
 
 impl CgroupPlan {
@@ -214,28 +225,41 @@ impl CgroupPlan {
     /// `cgroupsPath` absent means `/coracle/<id>`; an absolute path starts at
     /// each hierarchy's root, a relative one at the caller's own cgroup in
     /// each hierarchy; `..`, `.` and empty components are refused. `systemd`
-    /// is the `--systemd-cgroup` flag, which is not supported yet. Resource
-    /// errors name the field, such as `linux.resources.memory.swappiness`.
+    /// is the `--systemd-cgroup` flag (cgroup v2 hosts only): `cgroupsPath` is
+    /// then `slice:prefix:name`, absent meaning `system.slice:coracle:<id>`,
+    /// and the cgroup is the scope unit `prefix-name.scope`. Resource errors
+    /// name the field, such as `linux.resources.memory.swappiness`.
     pub fn from_spec(spec: &Spec, id: &str, systemd: bool) -> Result<CgroupPlan, CgroupError> {
-        if systemd {
-            return Err(CgroupError::Unsupported(
-                "the systemd cgroup driver is not supported yet",
-            ));
-        }
         let linux = spec.linux.as_ref();
-        let path = path::CgroupsPath::parse(linux.and_then(|l| l.cgroups_path.as_deref()), id)?;
+        let cgroups_path = linux.and_then(|l| l.cgroups_path.as_deref());
         let resources = match linux.and_then(|l| l.resources.as_ref()) {
             Some(resources) => resources::ResourcePlan::from_spec(resources)?,
             None => resources::ResourcePlan::without_resources(),
         };
-        match mountinfo::discover()? {
-            mountinfo::Layout::V1(hierarchies) => Ok(CgroupPlan {
-                driver: PlanDriver::V1(v1::V1Plan::new(&hierarchies, &path, resources)?),
-            }),
-            mountinfo::Layout::Unified(unified) => Ok(CgroupPlan {
-                driver: PlanDriver::V2(v2::V2Plan::new(&unified, &path, resources)?),
-            }),
-        }
+        let driver = match (mountinfo::discover()?, systemd) {
+            (mountinfo::Layout::V1(_), true) => {
+                return Err(CgroupError::Unsupported(
+                    "the systemd cgroup driver needs cgroup v2 (this host's controllers are cgroup v1 hierarchies)",
+                ))
+            }
+            (mountinfo::Layout::V1(hierarchies), false) => {
+                let path = path::CgroupsPath::parse(cgroups_path, id)?;
+                PlanDriver::V1(v1::V1Plan::new(&hierarchies, &path, resources)?)
+            }
+            (mountinfo::Layout::Unified(unified), false) => {
+                let path = path::CgroupsPath::parse(cgroups_path, id)?;
+                PlanDriver::V2(v2::V2Plan::new(&unified, &path, resources)?)
+            }
+            (mountinfo::Layout::Unified(unified), true) => {
+                let scope = systemd::ScopeName::parse(cgroups_path, id)?;
+                PlanDriver::Systemd(systemd::SystemdPlan::new(
+                    scope,
+                    &unified.mount_point,
+                    resources,
+                )?)
+            }
+        };
+        Ok(CgroupPlan { driver })
     }
 }
 
@@ -250,6 +274,7 @@ pub struct Cgroup {
 enum Driver {
     V1(v1::V1Cgroup),
     V2(v2::V2Cgroup),
+    Systemd(systemd::SystemdCgroup),
 }
 
 impl Cgroup {
@@ -264,6 +289,7 @@ impl Cgroup {
         let driver = match &plan.driver {
             PlanDriver::V1(plan) => Driver::V1(v1::V1Cgroup::create(plan)?),
             PlanDriver::V2(plan) => Driver::V2(v2::V2Cgroup::create(plan)?),
+            PlanDriver::Systemd(plan) => Driver::Systemd(systemd::SystemdCgroup::create(plan)),
         };
         Ok(Cgroup { driver })
     }
@@ -281,6 +307,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.update(&plan),
             Driver::V2(cgroup) => cgroup.update(&plan),
+            Driver::Systemd(cgroup) => cgroup.update(&plan),
         }
     }
 
@@ -290,6 +317,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.stats(),
             Driver::V2(cgroup) => cgroup.stats(),
+            Driver::Systemd(cgroup) => cgroup.stats(),
         }
     }
 
@@ -300,25 +328,31 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.oom_events(),
             Driver::V2(cgroup) => cgroup.oom_events(),
+            Driver::Systemd(cgroup) => cgroup.oom_events(),
         }
     }
 
     /// Moves process `pid` (and its threads) into the container's cgroup in
-    /// every joined hierarchy. Done by the parent after the clone.
+    /// every joined hierarchy. Done by the parent after the clone. With the
+    /// systemd driver, the first call starts the scope with `pid` in it and
+    /// then applies the resources and device rules (systemd wants a scope's
+    /// first process at its start).
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.add_process(pid),
             Driver::V2(cgroup) => cgroup.add_process(pid),
+            Driver::Systemd(cgroup) => cgroup.add_process(pid),
         }
     }
 
     /// The cgroup directory to clone into with `CLONE_INTO_CGROUP`, on a
-    /// driver that allows it (cgroup v2); `None` on cgroup v1, where the
-    /// process must be moved with [`Cgroup::add_process`].
+    /// driver that allows it (cgroup v2); `None` on cgroup v1 and with
+    /// systemd, where the process must be moved with [`Cgroup::add_process`].
     pub fn clone_target(&self) -> Option<BorrowedFd<'_>> {
         match &self.driver {
             Driver::V1(_) => None,
             Driver::V2(cgroup) => cgroup.clone_target(),
+            Driver::Systemd(cgroup) => cgroup.clone_target(),
         }
     }
 
@@ -328,6 +362,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => CgroupRecord(RecordDriver::V1(cgroup.clone())),
             Driver::V2(cgroup) => CgroupRecord(RecordDriver::V2(cgroup.record())),
+            Driver::Systemd(cgroup) => CgroupRecord(RecordDriver::Systemd(cgroup.record())),
         }
     }
 
@@ -336,15 +371,20 @@ impl Cgroup {
         let driver = match &record.0 {
             RecordDriver::V1(cgroup) => Driver::V1(cgroup.clone()),
             RecordDriver::V2(record) => Driver::V2(v2::V2Cgroup::from_record(record)),
+            RecordDriver::Systemd(record) => {
+                Driver::Systemd(systemd::SystemdCgroup::from_record(record))
+            }
         };
         Cgroup { driver }
     }
 
-    /// The pids of every process in the container's cgroup.
+    /// The pids of every process in the container's cgroup (and, on cgroup
+    /// v2, in the cgroups below it); none when the cgroup is gone.
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.pids(),
             Driver::V2(cgroup) => cgroup.pids(),
+            Driver::Systemd(cgroup) => cgroup.pids(),
         }
     }
 
@@ -355,6 +395,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.signal_all(signal),
             Driver::V2(cgroup) => cgroup.signal_all(signal),
+            Driver::Systemd(cgroup) => cgroup.signal_all(signal),
         }
     }
 
@@ -364,6 +405,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.set_frozen(frozen),
             Driver::V2(cgroup) => cgroup.set_frozen(frozen),
+            Driver::Systemd(cgroup) => cgroup.set_frozen(frozen),
         }
     }
 
@@ -372,6 +414,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.is_frozen(),
             Driver::V2(cgroup) => cgroup.is_frozen(),
+            Driver::Systemd(cgroup) => cgroup.is_frozen(),
         }
     }
 
@@ -384,6 +427,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.remove(),
             Driver::V2(cgroup) => cgroup.remove(),
+            Driver::Systemd(cgroup) => cgroup.remove(),
         }
     }
 
@@ -393,7 +437,7 @@ impl Cgroup {
     pub fn views(&self) -> Vec<CgroupViewInfo> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.views(),
-            Driver::V2(_) => Vec::new(),
+            Driver::V2(_) | Driver::Systemd(_) => Vec::new(),
         }
     }
 
@@ -409,6 +453,7 @@ impl Cgroup {
         match &self.driver {
             Driver::V1(_) => None,
             Driver::V2(cgroup) => Some(cgroup.host_path()),
+            Driver::Systemd(cgroup) => Some(cgroup.host_path()),
         }
     }
 }
@@ -428,6 +473,8 @@ enum RecordDriver {
     V1(v1::V1Cgroup),
     #[serde(rename = "v2")]
     V2(v2::V2Record),
+    #[serde(rename = "systemd")]
+    Systemd(systemd::SystemdRecord),
 }
 
 /// One cgroup v1 hierarchy as the container's `/sys/fs/cgroup` shows it.

@@ -14,7 +14,7 @@ use super::mountinfo::Hierarchy;
 use super::oom::OomWatcher;
 use super::path::CgroupsPath;
 use super::resources::{CpuPlan, ResourcePlan};
-use super::stats::Stats;
+use super::stats::{read_optional, Stats};
 use super::{CgroupError, CgroupViewInfo};
 use crate::sys;
 use apply::apply;
@@ -252,7 +252,10 @@ impl V1Cgroup {
             .find("pids", "the list of processes")
             .or_else(|_| self.find("freezer", "the list of processes"))?;
         let procs = joined.path.join("cgroup.procs");
-        let text = read_control(&procs)?;
+        // A cgroup removed already holds no process.
+        let Some(text) = read_optional(&procs)? else {
+            return Ok(Vec::new());
+        };
         text.lines()
             .map(|line| {
                 line.parse().map_err(|_| CgroupError::Parse {

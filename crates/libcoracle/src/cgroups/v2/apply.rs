@@ -62,7 +62,7 @@ pub(super) fn controllers_used(resources: &ResourcePlan) -> Vec<(String, String)
 /// Refuses what cgroup v2 cannot do, rather than running the container
 /// without it. Values that ask for the v2 behaviour anyway (unlimited kernel
 /// memory, the OOM killer on, hierarchical accounting) pass.
-pub(super) fn reject_v1_only(resources: &ResourcePlan) -> Result<(), CgroupError> {
+pub(crate) fn reject_v1_only(resources: &ResourcePlan) -> Result<(), CgroupError> {
     let m = &resources.memory;
     let c = &resources.cpu;
     let limited = |l: Option<Limit>| matches!(l, Some(Limit::Value(_)));
@@ -188,7 +188,7 @@ fn apply_cpu(dir: &Path, c: &CpuPlan) -> Result<(), CgroupError> {
 
 /// cpu.shares (2 to 262144, default 1024) as cpu.weight (1 to 10000,
 /// default 100), the linear map between the two ranges.
-pub(super) fn cpu_weight(shares: u64) -> u64 {
+pub(crate) fn cpu_weight(shares: u64) -> u64 {
     let shares = shares.clamp(2, 262_144);
     1 + ((shares - 2) * 9999) / 262_142
 }

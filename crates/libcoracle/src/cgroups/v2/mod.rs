@@ -19,10 +19,11 @@ use super::mountinfo::Unified;
 use super::oom::OomWatcher;
 use super::path::CgroupsPath;
 use super::resources::ResourcePlan;
-use super::stats::{parse_flat_keyed, Stats};
+use super::stats::{parse_flat_keyed, read_optional, Stats};
 use super::CgroupError;
 use crate::sys;
-use apply::{apply, controllers_used, reject_v1_only};
+use apply::{apply, controllers_used};
+pub(crate) use apply::{cpu_weight, reject_v1_only};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Seek as _};
@@ -116,9 +117,47 @@ impl V2Cgroup {
             ensure_no_process(dir)?;
         }
         enable_controllers(&plan.mount_point, dir, &plan.controllers)?;
-        apply(dir, &plan.resources, false)?;
-        let rules = plan.resources.devices.as_deref().unwrap_or_default();
-        self.install_device_program(rules, !fresh)
+        self.configure(&plan.resources, !fresh)
+    }
+
+    /// A cgroup that someone else made (systemd), at `path`.
+    pub(crate) fn adopt(path: &Path, mount_point: &Path) -> V2Cgroup {
+        V2Cgroup::from_record(&V2Record {
+            path: path.to_owned(),
+            mount_point: mount_point.to_owned(),
+            created: 0,
+        })
+    }
+
+    /// Applies the resources and attaches the device program to the
+    /// existing directory; with `replace_programs`, device programs attached
+    /// before are detached.
+    pub(crate) fn configure(
+        &self,
+        resources: &ResourcePlan,
+        replace_programs: bool,
+    ) -> Result<(), CgroupError> {
+        apply(self.path(), resources, false)?;
+        let rules = resources.devices.as_deref().unwrap_or_default();
+        self.install_device_program(rules, replace_programs)
+    }
+
+    /// Fails unless every controller `resources` need is enabled for the
+    /// cgroup.
+    pub(crate) fn check_controllers(&self, resources: &ResourcePlan) -> Result<(), CgroupError> {
+        let dir = self.path();
+        let have = read_control(&dir.join("cgroup.controllers"))?;
+        match controllers_used(resources)
+            .into_iter()
+            .find(|(c, _)| !have.split_whitespace().any(|h| h == c))
+        {
+            Some((controller, needed_for)) => Err(CgroupError::NotEnabled {
+                controller,
+                path: dir.to_owned(),
+                needed_for,
+            }),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn from_record(record: &V2Record) -> V2Cgroup {
@@ -196,20 +235,8 @@ impl V2Cgroup {
 
     pub(crate) fn update(&self, resources: &ResourcePlan) -> Result<(), CgroupError> {
         reject_v1_only(resources)?;
-        let controllers = controllers_used(resources);
-        let dir = self.path();
-        let have = read_control(&dir.join("cgroup.controllers"))?;
-        if let Some((controller, field)) = controllers
-            .iter()
-            .find(|(c, _)| !have.split_whitespace().any(|h| h == c))
-        {
-            return Err(CgroupError::NotEnabled {
-                controller: controller.clone(),
-                path: dir.to_owned(),
-                needed_for: field.clone(),
-            });
-        }
-        apply(dir, resources, true)?;
+        self.check_controllers(resources)?;
+        apply(self.path(), resources, true)?;
         match &resources.devices {
             Some(rules) => self.install_device_program(rules, true),
             None => Ok(()),
@@ -243,7 +270,16 @@ impl V2Cgroup {
         Ok(pids)
     }
 
+    /// Whether the directory is gone (systemd removes a scope's once its
+    /// last process has left).
+    fn is_gone(&self) -> bool {
+        !self.path().join("cgroup.procs").exists()
+    }
+
     pub(crate) fn signal_all(&self, signal: i32) -> Result<(), CgroupError> {
+        if self.is_gone() {
+            return Ok(()); // no process left to signal
+        }
         if signal == libc::SIGKILL {
             // One write kills the whole subtree, forks in flight included.
             match write_control(&self.path().join("cgroup.kill"), "1") {
@@ -447,10 +483,14 @@ fn enable_controllers(
     Ok(())
 }
 
-/// Adds the pids of `dir` and of the cgroups below it to `pids`.
+/// Adds the pids of `dir` and of the cgroups below it to `pids` (none when
+/// it is gone).
 fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> Result<(), CgroupError> {
     let procs = dir.join("cgroup.procs");
-    for line in read_control(&procs)?.lines() {
+    let Some(text) = read_optional(&procs)? else {
+        return Ok(());
+    };
+    for line in text.lines() {
         pids.push(line.parse().map_err(|_| CgroupError::Parse {
             path: procs.clone(),
             reason: format!("{line:?} is not a pid"),
