@@ -194,9 +194,9 @@ impl SystemdCgroup {
         }
     }
 
-    /// The live scope: the v2 cgroup, checked to exist.
+    /// Always `None`: the scope starts with its first process, so the init
+    /// cannot be cloned into it (nor, for simplicity, later processes).
     pub(crate) fn clone_target(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        // The scope starts with its first process: no cloning into it.
         None
     }
 

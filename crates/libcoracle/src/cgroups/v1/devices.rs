@@ -4,10 +4,12 @@
 //! with "deny everything", which a process opening `/dev/null` at that
 //! moment would see).
 
-use super::super::control::{read_control, write};
+use super::super::control::read_control;
 use super::super::devices::{access_letters, effective_rules, DeviceKind, DeviceRule};
 use super::super::CgroupError;
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Denies every device, then writes the rules in order (each to
 /// `devices.allow` or `devices.deny`), the default devices last. With
@@ -25,14 +27,45 @@ pub(super) fn apply_devices(
             }
         }
     }
-    let allow = dir.join("devices.allow");
-    let deny = dir.join("devices.deny");
-    write(&deny, "a")?;
+    // Each write(2) is one rule; the two files stay open for all of them.
+    let mut allow = RuleFile::new(dir, "devices.allow");
+    let mut deny = RuleFile::new(dir, "devices.deny");
+    deny.write("a")?;
     for entry in effective_rules(rules).flat_map(DeviceRule::v1_entries) {
-        let file = if entry.allow { &allow } else { &deny };
-        write(file, &entry.v1_line())?;
+        let file = if entry.allow { &mut allow } else { &mut deny };
+        file.write(&entry.v1_line())?;
     }
     Ok(())
+}
+
+/// `devices.allow` or `devices.deny`, opened at the first rule written.
+struct RuleFile {
+    file: Option<File>,
+    path: PathBuf,
+}
+
+impl RuleFile {
+    fn new(dir: &Path, name: &str) -> RuleFile {
+        RuleFile {
+            file: None,
+            path: dir.join(name),
+        }
+    }
+
+    fn write(&mut self, rule: &str) -> Result<(), CgroupError> {
+        let written = match &mut self.file {
+            Some(file) => file.write_all(rule.as_bytes()),
+            None => OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .and_then(|file| self.file.insert(file).write_all(rule.as_bytes())),
+        };
+        written.map_err(|source| CgroupError::Write {
+            path: self.path.clone(),
+            value: rule.to_owned(),
+            source,
+        })
+    }
 }
 
 /// The `devices.list` that writing the rules into a cgroup makes, following
