@@ -33,7 +33,17 @@ pub(crate) enum Layout {
     /// layout, is ignored: its controllers are not used).
     V1(Vec<Hierarchy>),
     /// Only the cgroup2 unified hierarchy holds controllers.
-    Unified,
+    Unified(Unified),
+}
+
+/// The cgroup2 hierarchy of a unified host, as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unified {
+    /// Where it is mounted (`/sys/fs/cgroup`).
+    pub(crate) mount_point: String,
+    /// The caller's own cgroup relative to the mount point (`""` at its
+    /// root); `None` when the mount does not show it.
+    pub(crate) own: Option<String>,
 }
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
@@ -87,9 +97,14 @@ fn layout_from(mountinfo: &str, proc_cgroup: &str) -> Result<Layout, CgroupError
         .iter()
         .any(|h| h.controllers.iter().any(|c| !c.starts_with("name=")));
     if has_controllers {
-        Ok(Layout::V1(hierarchies))
-    } else if mounts.iter().any(|m| m.fs_type == "cgroup2") {
-        Ok(Layout::Unified)
+        return Ok(Layout::V1(hierarchies));
+    }
+    let own_v2 = proc_cgroup
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .unwrap_or("/");
+    if let Some(unified) = locate_unified(&mounts, own_v2) {
+        Ok(Layout::Unified(unified))
     } else {
         Err(CgroupError::Parse {
             path: MOUNTINFO.into(),
@@ -131,6 +146,24 @@ fn locate(
         mount_point: mount.mount_point.clone(),
         own,
     })
+}
+
+/// Finds the cgroup2 mount, preferring one that shows the caller's cgroup
+/// `own_path`, then one that shows the whole hierarchy.
+fn locate_unified(mounts: &[CgroupMount<'_>], own_path: &str) -> Option<Unified> {
+    let unified = |m: &CgroupMount<'_>| Unified {
+        mount_point: m.mount_point.clone(),
+        own: own_below_root(own_path, &m.root),
+    };
+    let candidates = || {
+        mounts
+            .iter()
+            .filter(|m| m.fs_type == "cgroup2")
+            .map(unified)
+    };
+    candidates()
+        .find(|u| u.own.is_some())
+        .or_else(|| candidates().next())
 }
 
 /// The caller's cgroup `own_path` (from the hierarchy's root) relative to a
@@ -260,9 +293,15 @@ mod tests {
     #[test]
     fn pure_cgroup2_is_unified() {
         let mountinfo = "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        let unified = |own: &str| {
+            Layout::Unified(Unified {
+                mount_point: "/sys/fs/cgroup".into(),
+                own: Some(own.into()),
+            })
+        };
         assert_eq!(
             layout_from(mountinfo, "0::/init.scope\n").unwrap(),
-            Layout::Unified
+            unified("init.scope")
         );
         // A named v1 hierarchy alone holds no controllers.
         let mountinfo = format!(
@@ -270,7 +309,7 @@ mod tests {
         );
         assert_eq!(
             layout_from(&mountinfo, "1:name=systemd:/\n0::/\n").unwrap(),
-            Layout::Unified
+            unified("")
         );
     }
 

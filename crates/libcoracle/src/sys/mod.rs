@@ -4,9 +4,11 @@
 //! signature, returns `std::io::Result`, and never follows a path it was not
 //! handed. Everything above this module is safe Rust.
 
+pub mod bpf;
 pub mod caps;
 pub mod fs;
 pub mod mount;
+pub mod notify;
 pub mod process;
 pub mod seccomp;
 pub mod socket;

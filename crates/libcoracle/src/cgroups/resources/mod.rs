@@ -1,9 +1,23 @@
 //! `linux.resources`, validated into typed values before any cgroup is
-//! touched. Independent of the driver: cgroup v1 and (later) v2 map the same
-//! values to their own files.
+//! touched. Independent of the driver: cgroup v1 and v2 map the same values
+//! to their own files.
 
+mod block_io;
+mod hugetlb;
+mod network;
+mod unified;
+
+pub(crate) use block_io::{BlockIoPlan, DeviceNumber};
+pub(crate) use hugetlb::HugepageLimit;
+pub(crate) use network::{NetworkPlan, RdmaLimit};
+
+use super::devices::{device_rules, DeviceRule};
 use super::CgroupError;
 use crate::spec;
+use block_io::block_io_plan;
+use hugetlb::hugepage_limits;
+use network::{network_plan, rdma_limits};
+use unified::unified_files;
 
 /// A limit that may be lifted (`-1` in the config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +40,9 @@ pub(crate) struct MemoryPlan {
     pub(crate) swappiness: Option<u64>,
     pub(crate) disable_oom_killer: Option<bool>,
     pub(crate) use_hierarchy: Option<bool>,
+    /// Refuse a limit below the current use (cgroup v2 updates; cgroup v1
+    /// refuses it anyway).
+    pub(crate) check_before_update: bool,
 }
 
 /// Validated `linux.resources.cpu`; times in microseconds.
@@ -51,31 +68,78 @@ pub(crate) struct ResourcePlan {
     pub(crate) cpu: CpuPlan,
     /// Maximum number of tasks.
     pub(crate) pids: Option<Limit>,
+    /// The configured device rules, in order; `None` leaves the device
+    /// access alone (an update without devices). A new cgroup always gets
+    /// them, an empty list when the configuration has none.
+    pub(crate) devices: Option<Vec<DeviceRule>>,
+    pub(crate) block_io: BlockIoPlan,
+    pub(crate) hugepages: Vec<HugepageLimit>,
+    pub(crate) network: NetworkPlan,
+    pub(crate) rdma: Vec<RdmaLimit>,
+    /// cgroup v2 files and their values, written last.
+    pub(crate) unified: Vec<(String, String)>,
 }
 
 impl ResourcePlan {
-    /// Validates `resources`, naming the offending field in the error.
+    /// Validates `resources` for a new cgroup, naming the offending field in
+    /// the error.
     pub(crate) fn from_spec(resources: &spec::Resources) -> Result<Self, CgroupError> {
-        reject_unsupported(resources)?;
-        // linux.resources.devices is accepted and not applied yet: engines
-        // (Podman, Docker) always send a device list, so refusing it would
-        // refuse every container. The devices cgroup is a later issue; until
-        // then device access is limited only by the container's /dev and its
-        // capabilities.
+        let mut plan = Self::validate(resources, Check::Create)?;
+        plan.devices.get_or_insert_with(Vec::new);
+        Ok(plan)
+    }
+
+    /// Validates `resources` for an update of a live cgroup: only what is
+    /// present changes, and values are checked alone rather than against the
+    /// rest of a configuration (a swap limit without a memory limit is fine,
+    /// the cgroup has one). An empty device list leaves the devices alone.
+    pub(crate) fn for_update(resources: &spec::Resources) -> Result<Self, CgroupError> {
+        Self::validate(resources, Check::Update)
+    }
+
+    /// The plan of a container without `linux.resources`: no limit, and the
+    /// device access of every container.
+    pub(crate) fn without_resources() -> Self {
+        ResourcePlan {
+            devices: Some(Vec::new()),
+            ..ResourcePlan::default()
+        }
+    }
+
+    fn validate(r: &spec::Resources, check: Check) -> Result<Self, CgroupError> {
         Ok(ResourcePlan {
-            memory: resources
+            memory: r
                 .memory
                 .as_ref()
-                .map(memory_plan)
+                .map(|m| memory_plan(m, check))
                 .transpose()?
                 .unwrap_or_default(),
-            cpu: resources
+            cpu: r
                 .cpu
                 .as_ref()
                 .map(cpu_plan)
                 .transpose()?
                 .unwrap_or_default(),
-            pids: resources.pids.as_ref().map(pids_limit).transpose()?,
+            pids: r.pids.as_ref().map(pids_limit).transpose()?,
+            devices: match r.devices.is_empty() {
+                true => None,
+                false => Some(device_rules(&r.devices)?),
+            },
+            block_io: r
+                .block_io
+                .as_ref()
+                .map(block_io_plan)
+                .transpose()?
+                .unwrap_or_default(),
+            hugepages: hugepage_limits(&r.hugepage_limits)?,
+            network: r
+                .network
+                .as_ref()
+                .map(network_plan)
+                .transpose()?
+                .unwrap_or_default(),
+            rdma: rdma_limits(&r.rdma)?,
+            unified: unified_files(&r.unified)?,
         })
     }
 
@@ -102,43 +166,16 @@ impl ResourcePlan {
     }
 }
 
-/// Refuses the resources this version does not apply yet, rather than
-/// silently running a container without the limits it asked for. Empty
-/// objects, which engines send by habit, ask for nothing and pass.
-fn reject_unsupported(r: &spec::Resources) -> Result<(), CgroupError> {
-    let block_io = r.block_io.as_ref().is_some_and(|b| {
-        b.weight.is_some()
-            || b.leaf_weight.is_some()
-            || !b.weight_device.is_empty()
-            || !b.throttle_read_bps_device.is_empty()
-            || !b.throttle_write_bps_device.is_empty()
-            || !b.throttle_read_iops_device.is_empty()
-            || !b.throttle_write_iops_device.is_empty()
-    });
-    let network = r
-        .network
-        .as_ref()
-        .is_some_and(|n| n.class_id.is_some() || !n.priorities.is_empty());
-    let unsupported = [
-        ("linux.resources.blockIO", block_io),
-        (
-            "linux.resources.hugepageLimits",
-            !r.hugepage_limits.is_empty(),
-        ),
-        ("linux.resources.network", network),
-        ("linux.resources.rdma", !r.rdma.is_empty()),
-        ("linux.resources.unified", !r.unified.is_empty()),
-    ];
-    match unsupported.iter().find(|(_, asked)| *asked) {
-        Some((field, _)) => Err(CgroupError::Invalid {
-            field: (*field).into(),
-            reason: "not supported yet".into(),
-        }),
-        None => Ok(()),
-    }
+/// Which checks a validation makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// A whole configuration, for a new cgroup.
+    Create,
+    /// Part of one, for a live cgroup.
+    Update,
 }
 
-fn memory_plan(m: &spec::Memory) -> Result<MemoryPlan, CgroupError> {
+fn memory_plan(m: &spec::Memory, check: Check) -> Result<MemoryPlan, CgroupError> {
     let plan = MemoryPlan {
         limit: bytes(m.limit, "linux.resources.memory.limit")?,
         reservation: bytes(m.reservation, "linux.resources.memory.reservation")?,
@@ -148,8 +185,7 @@ fn memory_plan(m: &spec::Memory) -> Result<MemoryPlan, CgroupError> {
         swappiness: m.swappiness,
         disable_oom_killer: m.disable_oom_killer,
         use_hierarchy: m.use_hierarchy,
-        // checkBeforeUpdate needs nothing here: on cgroup v1 the kernel itself
-        // refuses a limit below the current usage.
+        check_before_update: m.check_before_update.unwrap_or(false),
     };
     if let Some(swappiness) = plan.swappiness.filter(|s| *s > 100) {
         return Err(invalid(
@@ -170,6 +206,7 @@ fn memory_plan(m: &spec::Memory) -> Result<MemoryPlan, CgroupError> {
                 ))
             }
             Some(Limit::Value(_)) => {}
+            None if check == Check::Update => {} // the cgroup's limit stays
             _ => {
                 return Err(invalid(
                     "linux.resources.memory.swap",
@@ -285,7 +322,7 @@ fn cpu_list(value: Option<&str>, field: &str) -> Result<Option<String>, CgroupEr
     }
 }
 
-fn invalid(field: &str, reason: String) -> CgroupError {
+pub(super) fn invalid(field: &str, reason: String) -> CgroupError {
     CgroupError::Invalid {
         field: field.into(),
         reason,
@@ -313,8 +350,12 @@ mod tests {
     }
 
     #[test]
-    fn devices_are_accepted() {
-        plan(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
+    fn devices_are_always_planned() {
+        let p = plan(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#).unwrap();
+        assert_eq!(p.devices.map(|d| d.len()), Some(1));
+        assert_eq!(plan("{}").unwrap().devices, Some(Vec::new()));
+        assert!(error(r#"{"devices":[{"allow":true,"type":"x"}]}"#)
+            .starts_with("linux.resources.devices[0].type: "));
     }
 
     #[test]
@@ -383,21 +424,28 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_controllers_are_refused() {
-        for (json, field) in [
-            (r#"{"blockIO":{"weight":10}}"#, "blockIO"),
-            (
-                r#"{"hugepageLimits":[{"pageSize":"2MB","limit":0}]}"#,
-                "hugepageLimits",
-            ),
-            (r#"{"network":{"classID":1}}"#, "network"),
-            (r#"{"rdma":{"mlx":{"hcaHandles":1}}}"#, "rdma"),
-            (r#"{"unified":{"io.max":"x"}}"#, "unified"),
-        ] {
-            assert_eq!(
-                error(json),
-                format!("linux.resources.{field}: not supported yet")
-            );
-        }
+    fn every_controller_is_planned() {
+        let p = plan(
+            r#"{"blockIO":{"weight":10},"hugepageLimits":[{"pageSize":"2MB","limit":0}],
+                "network":{"classID":1},"rdma":{"mlx":{"hcaHandles":1}},
+                "unified":{"io.max":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.block_io.weight, Some(10));
+        assert_eq!(p.hugepages[0].size, "2MB");
+        assert_eq!(p.network.class_id, Some(1));
+        assert_eq!(p.rdma[0].line(), "mlx hca_handle=1");
+        assert_eq!(p.unified, [("io.max".to_owned(), "x".to_owned())]);
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_names() {
+        let resources: spec::Resources =
+            serde_json::from_str(r#"{"memory":{"swap":1024}}"#).unwrap();
+        let p = ResourcePlan::for_update(&resources).unwrap();
+        assert_eq!(p.memory.swap, Some(Limit::Value(1024)));
+        assert_eq!(p.memory.limit, None);
+        assert_eq!(p.devices, None);
+        assert!(!p.uses_cpu());
     }
 }

@@ -4,11 +4,12 @@
 
 use super::*;
 use crate::cgroups::mountinfo::{self, Layout};
+use crate::cgroups::test_support::{open_in, read, view_dir, Scratch};
 use crate::cgroups::{Cgroup, CgroupPlan, CgroupRecord};
 use crate::spec::Spec;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod live;
 
 fn hierarchy(controllers: &[&str], mount_point: &str) -> Hierarchy {
     Hierarchy {
@@ -43,10 +44,10 @@ fn plan_dirs(resources: &str, path: &str) -> Result<Vec<String>, CgroupError> {
 }
 
 #[test]
-fn joins_pids_and_freezer_only_by_default() {
+fn joins_pids_freezer_and_devices_only_by_default() {
     assert_eq!(
         plan_dirs("{}", "/a/b").unwrap(),
-        ["/cg/pids/a/b", "/cg/freezer/a/b"]
+        ["/cg/pids/a/b", "/cg/freezer/a/b", "/cg/devices/a/b"]
     );
 }
 
@@ -62,6 +63,7 @@ fn joins_the_hierarchies_the_resources_use_once() {
         [
             "/cg/pids/own/rel",
             "/cg/freezer/own/rel",
+            "/cg/devices/own/rel",
             "/cg/memory/own/rel",
             "/cg/cpu,cpuacct/own/rel",
             "/cg/cpuset/own/rel",
@@ -102,28 +104,14 @@ fn views_name_hierarchies_as_mounts_do() {
 }
 
 #[test]
-fn depth_counts_levels_from_the_top_made() {
-    assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a/b/c")), 1);
-    assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a")), 3);
-}
-
-#[test]
-fn a_missing_control_file_names_the_field() {
-    let err = Setting::new("memory.nope", "1".into(), "linux.resources.memory.kernel")
-        .apply(Path::new("/nonexistent-coracle-dir"))
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "linux.resources.memory.kernel: the kernel has no /nonexistent-coracle-dir/memory.nope (controller feature not available)"
-    );
-}
-
-#[test]
-fn systemd_driver_is_refused() {
+fn systemd_driver_needs_cgroup_v2() {
+    if !matches!(mountinfo::discover(), Ok(Layout::V1(_))) {
+        return;
+    }
     let err = CgroupPlan::from_spec(&Spec::default(), "id", true).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the systemd cgroup driver is not supported yet"
+        "the systemd cgroup driver needs cgroup v2 (this host's controllers are cgroup v1 hierarchies)"
     );
 }
 
@@ -152,108 +140,9 @@ fn record_is_tagged_json_and_round_trips() {
 
 // ---- Root tests on the host's cgroup v1 hierarchies. ----
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A unique test cgroup path and the guard that removes its trees from
-/// every hierarchy, and kills its processes, when the test ends.
-struct Scratch {
-    top: String,
-    mount_points: Vec<PathBuf>,
-    children: Vec<Child>,
-}
-
-impl Scratch {
-    /// `None` (the test is skipped) unless root on a cgroup v1 host.
-    fn new() -> Option<Scratch> {
-        let Ok(Layout::V1(hierarchies)) = mountinfo::discover() else {
-            eprintln!("skipped: no cgroup v1 hierarchies");
-            return None;
-        };
-        if !is_root() {
-            eprintln!("skipped: not root");
-            return None;
-        }
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        Some(Scratch {
-            top: format!("coracle-test-{}-{n}", std::process::id()),
-            mount_points: hierarchies
-                .iter()
-                .map(|h| PathBuf::from(&h.mount_point))
-                .collect(),
-            children: Vec::new(),
-        })
-    }
-
-    fn plan(&self, below_top: &str, resources: &str) -> Result<CgroupPlan, CgroupError> {
-        let spec: Spec = serde_json::from_str(&format!(
-            r#"{{"ociVersion":"1.2.0","linux":{{"cgroupsPath":"/{}{below_top}","resources":{resources}}}}}"#,
-            self.top
-        ))
-        .unwrap();
-        CgroupPlan::from_spec(&spec, "unused", false)
-    }
-
-    fn sleeper(&mut self) -> i32 {
-        let child = Command::new("sleep").arg("100").spawn().unwrap();
-        let pid = child.id() as i32;
-        self.children.push(child);
-        pid
-    }
-
-    /// Whether the test's top directory exists in any hierarchy.
-    fn anything_left(&self) -> bool {
-        self.mount_points.iter().any(|m| m.join(&self.top).exists())
-    }
-}
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
-        .unwrap_or(false)
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for mount_point in &self.mount_points {
-            rmdir_tree(&mount_point.join(&self.top));
-        }
-    }
-}
-
-/// Removes a cgroup tree, deepest first (cgroup directories go by rmdir).
-fn rmdir_tree(dir: &Path) {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                rmdir_tree(&entry.path());
-            }
-        }
-    }
-    let _ = fs::remove_dir(dir);
-}
-
-fn view_dir(cgroup: &Cgroup, controller: &str) -> Option<PathBuf> {
-    cgroup
-        .views()
-        .into_iter()
-        .find(|v| v.fs_options.split(',').any(|o| o == controller))
-        .map(|v| v.host_path)
-}
-
-fn read(dir: &Path, file: &str) -> String {
-    fs::read_to_string(dir.join(file))
-        .unwrap()
-        .trim_end()
-        .to_owned()
-}
-
 #[test]
 fn create_apply_join_kill_remove() {
-    let Some(mut scratch) = Scratch::new() else {
+    let Some(mut scratch) = Scratch::v1() else {
         return;
     };
     let plan = scratch
@@ -293,8 +182,8 @@ fn create_apply_join_kill_remove() {
     let pids = view_dir(&cgroup, "pids").unwrap();
     assert_eq!(read(&pids, "pids.max"), "50");
     assert!(view_dir(&cgroup, "freezer").is_some());
-    // Devices are accepted but their hierarchy is not joined yet.
-    assert!(view_dir(&cgroup, "devices").is_none());
+    let devices = view_dir(&cgroup, "devices").unwrap();
+    assert!(read(&devices, "devices.list").starts_with("c *:* m\nb *:* m\nc 1:3 rwm\n"));
     assert!(view_dir(&cgroup, "name=systemd").is_none());
 
     let pid = scratch.sleeper();
@@ -328,12 +217,12 @@ fn create_apply_join_kill_remove() {
 
 #[test]
 fn freeze_thaw_and_signal() {
-    let Some(mut scratch) = Scratch::new() else {
+    let Some(mut scratch) = Scratch::v1() else {
         return;
     };
     let cgroup = Cgroup::create(&scratch.plan("", "{}").unwrap()).unwrap();
     let views = cgroup.views();
-    assert_eq!(views.len(), 2, "{views:?}");
+    assert_eq!(views.len(), 3, "{views:?}");
     let pid = scratch.sleeper();
     cgroup.add_process(pid).unwrap();
 
@@ -351,7 +240,7 @@ fn freeze_thaw_and_signal() {
 
 #[test]
 fn a_failed_create_leaves_nothing_behind() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     // No such CPU: the kernel refuses the last write, after the directories
@@ -369,7 +258,7 @@ fn a_failed_create_leaves_nothing_behind() {
 
 #[test]
 fn an_existing_cgroup_with_processes_is_refused() {
-    let Some(mut scratch) = Scratch::new() else {
+    let Some(mut scratch) = Scratch::v1() else {
         return;
     };
     let plan = scratch.plan("/ctr", "{}").unwrap();
@@ -390,7 +279,7 @@ fn an_existing_cgroup_with_processes_is_refused() {
 
 #[test]
 fn shared_parents_stay_while_used() {
-    let Some(scratch) = Scratch::new() else {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
     let a = Cgroup::create(&scratch.plan("/a", "{}").unwrap()).unwrap();
@@ -403,29 +292,141 @@ fn shared_parents_stay_while_used() {
 }
 
 #[test]
-fn memory_limits_can_be_raised_and_lowered() {
-    let Some(scratch) = Scratch::new() else {
+fn devices_are_denied_unless_allowed() {
+    let Some(scratch) = Scratch::v1() else {
         return;
     };
+    // Engines' usual list: deny everything, allow a few devices.
     let cgroup = Cgroup::create(
         &scratch
-            .plan("", r#"{"memory":{"limit":67108864,"swap":67108864}}"#)
+            .plan(
+                "/ctr",
+                r#"{"devices":[{"allow":false,"access":"rwm"},
+                               {"allow":true,"type":"c","major":1,"minor":11,"access":"r"}]}"#,
+            )
             .unwrap(),
     )
     .unwrap();
-    let dir = view_dir(&cgroup, "memory").unwrap();
-    let memory = |limit, swap| MemoryPlan {
-        limit: Some(Limit::Value(limit)),
-        swap: Some(Limit::Value(swap)),
-        ..MemoryPlan::default()
-    };
-    // Raising needs memory+swap first, lowering the limit first.
-    apply_memory(&dir, &memory(268435456, 536870912)).unwrap();
-    assert_eq!(read(&dir, "memory.limit_in_bytes"), "268435456");
-    assert_eq!(read(&dir, "memory.memsw.limit_in_bytes"), "536870912");
-    apply_memory(&dir, &memory(33554432, 33554432)).unwrap();
-    assert_eq!(read(&dir, "memory.limit_in_bytes"), "33554432");
-    assert_eq!(read(&dir, "memory.memsw.limit_in_bytes"), "33554432");
+    let list = read(&view_dir(&cgroup, "devices").unwrap(), "devices.list");
+    assert!(list.starts_with("c 1:11 r\nc *:* m\n"), "{list}");
+    assert!(!list.contains("a *:*"), "{list}");
+    // The default devices stay usable after the "deny all" rule.
+    assert_eq!(open_in(&cgroup, ">", "/dev/null"), "ok");
+    assert_eq!(open_in(&cgroup, "<", "/dev/zero"), "ok");
+    // The rule allows reading /dev/kmsg, not writing it.
+    assert_eq!(open_in(&cgroup, "<", "/dev/kmsg"), "ok");
+    assert_eq!(open_in(&cgroup, ">", "/dev/kmsg"), "denied");
+    // A block device nobody allowed.
+    assert_eq!(open_in(&cgroup, "<", "/dev/loop0"), "denied");
     cgroup.remove().unwrap();
     assert!(!scratch.anything_left());
+}
+
+#[test]
+fn a_container_without_resources_gets_the_default_devices_only() {
+    let Some(scratch) = Scratch::v1() else {
+        return;
+    };
+    let spec: Spec = serde_json::from_str(&format!(
+        r#"{{"ociVersion":"1.2.0","linux":{{"cgroupsPath":"/{}"}}}}"#,
+        scratch.top
+    ))
+    .unwrap();
+    let cgroup = Cgroup::create(&CgroupPlan::from_spec(&spec, "x", false).unwrap()).unwrap();
+    assert_eq!(open_in(&cgroup, "<", "/dev/urandom"), "ok");
+    assert_eq!(open_in(&cgroup, "<", "/dev/kmsg"), "denied");
+    cgroup.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn block_io_hugetlb_and_missing_features() {
+    let Some(scratch) = Scratch::v1() else {
+        return;
+    };
+    let vda = fs::read_to_string("/sys/block/vda/dev").ok();
+    let device = vda.as_deref().map_or("7:0", str::trim_end); // loop0 else
+    let (major, minor) = device.split_once(':').unwrap();
+    let cgroup = Cgroup::create(
+        &scratch
+            .plan(
+                "/ctr",
+                &format!(
+                    r#"{{"blockIO":{{"weight":300,
+                        "throttleReadBpsDevice":[{{"major":{major},"minor":{minor},"rate":1048576}}],
+                        "throttleWriteIOPSDevice":[{{"major":{major},"minor":{minor},"rate":300}}]}},
+                      "hugepageLimits":[{{"pageSize":"2048KB","limit":4194304}}]}}"#
+                ),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    let blkio = view_dir(&cgroup, "blkio").unwrap();
+    let weight = ["blkio.weight", "blkio.bfq.weight"]
+        .iter()
+        .find_map(|f| fs::read_to_string(blkio.join(f)).ok())
+        .unwrap();
+    assert!(weight.contains("300"), "{weight}");
+    assert_eq!(
+        read(&blkio, "blkio.throttle.read_bps_device"),
+        format!("{device} 1048576")
+    );
+    assert_eq!(
+        read(&blkio, "blkio.throttle.write_iops_device"),
+        format!("{device} 300")
+    );
+    let hugetlb = view_dir(&cgroup, "hugetlb").unwrap();
+    assert_eq!(read(&hugetlb, "hugetlb.2MB.limit_in_bytes"), "4194304");
+    if hugetlb.join("hugetlb.2MB.rsvd.limit_in_bytes").exists() {
+        assert_eq!(read(&hugetlb, "hugetlb.2MB.rsvd.limit_in_bytes"), "4194304");
+    }
+    cgroup.remove().unwrap();
+
+    // What this kernel lacks is an error naming the file, and nothing stays.
+    let missing = |resources: &str| {
+        Cgroup::create(&scratch.plan("/ctr", resources).unwrap())
+            .unwrap_err()
+            .to_string()
+    };
+    if !blkio.parent().unwrap().join("blkio.leaf_weight").exists() {
+        let err = missing(r#"{"blockIO":{"leafWeight":300}}"#);
+        assert!(
+            err.starts_with("linux.resources.blockIO.leafWeight: the kernel has no ")
+                && err.contains("/ctr/blkio.leaf_weight "),
+            "{err}"
+        );
+    }
+    let err = missing(r#"{"hugepageLimits":[{"pageSize":"4MB","limit":0}]}"#);
+    assert!(err.contains("/ctr/hugetlb.4MB.limit_in_bytes "), "{err}");
+    let err = missing(r#"{"memory":{"kernel":16777216}}"#);
+    assert!(
+        err.starts_with("linux.resources.memory.kernel: the kernel ")
+            && err.contains("memory.kmem.limit_in_bytes"),
+        "{err}"
+    );
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn controllers_the_host_does_not_mount_are_named() {
+    let Some(scratch) = Scratch::v1() else {
+        return;
+    };
+    let err = |resources: &str| scratch.plan("", resources).unwrap_err().to_string();
+    assert_eq!(
+        err(r#"{"unified":{"memory.high":"1"}}"#),
+        "linux.resources.unified: requires cgroup v2 (this host's controllers are cgroup v1 hierarchies)"
+    );
+    let Ok(Layout::V1(hierarchies)) = mountinfo::discover() else {
+        return;
+    };
+    if !hierarchies.iter().any(|h| h.has("net_cls")) {
+        assert_eq!(
+            err(r#"{"network":{"classID":1}}"#),
+            "the net_cls cgroup controller is not mounted as a cgroup v1 hierarchy (needed for linux.resources.network.classID)"
+        );
+    }
+    if !hierarchies.iter().any(|h| h.has("rdma")) {
+        assert!(err(r#"{"rdma":{"mlx4_0":{"hcaHandles":1}}}"#).starts_with("the rdma cgroup"));
+    }
 }

@@ -1,0 +1,132 @@
+//! The directories of cgroups, whatever the driver: creating the
+//! container's directory with its missing parents, checking that an existing
+//! one is unused, and removing it with the parents it made.
+
+use super::{read_control, CgroupError};
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Creates `dir` and its missing parents below `mount_point`, trying the
+/// directory itself first (its parent usually exists: one `mkdir`). Returns
+/// how many levels, from `dir` upwards, it created (0 when `dir` existed).
+/// Creates nothing on failure.
+pub(crate) fn make_dirs(dir: &Path, mount_point: &Path) -> Result<usize, CgroupError> {
+    let mut created: Vec<&Path> = Vec::new();
+    let result = make_dirs_into(dir, mount_point, &mut created);
+    if result.is_err() {
+        for level in created.iter().rev() {
+            let _ = fs::remove_dir(level);
+        }
+    }
+    result?;
+    // Everything below the highest directory made was made here too.
+    Ok(created
+        .iter()
+        .map(|top| depth_below(dir, top))
+        .max()
+        .unwrap_or(0))
+}
+
+fn make_dirs_into<'a>(
+    dir: &'a Path,
+    mount_point: &'a Path,
+    created: &mut Vec<&'a Path>,
+) -> Result<(), CgroupError> {
+    // Another container's remove() may delete an empty shared parent
+    // between our mkdirs: start over a few times if that happens.
+    let mut attempts = 3;
+    'again: loop {
+        attempts -= 1;
+        let mut missing = Vec::new();
+        let mut level = dir;
+        loop {
+            match fs::create_dir(level) {
+                Ok(()) => {
+                    created.push(level);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && level != mount_point => {
+                    missing.push(level);
+                    level = level.parent().unwrap_or(mount_point);
+                }
+                Err(source) => return Err(create_error(level, source)),
+            }
+        }
+        while let Some(level) = missing.pop() {
+            match fs::create_dir(level) {
+                Ok(()) => created.push(level),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts > 0 => continue 'again,
+                Err(source) => return Err(create_error(level, source)),
+            }
+        }
+        return Ok(());
+    }
+}
+
+fn create_error(path: &Path, source: io::Error) -> CgroupError {
+    CgroupError::Create {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The number of levels from `top` down to `dir`, both included.
+pub(crate) fn depth_below(dir: &Path, top: &Path) -> usize {
+    dir.strip_prefix(top)
+        .map_or(0, |rest| rest.components().count() + 1)
+}
+
+/// Refuses a pre-existing cgroup that holds processes: signalling or
+/// removing "the container" would hit them.
+pub(crate) fn ensure_no_process(dir: &Path) -> Result<(), CgroupError> {
+    let procs = dir.join("cgroup.procs");
+    match read_control(&procs)?.lines().next() {
+        Some(pid) => Err(CgroupError::NotEmpty {
+            path: dir.to_owned(),
+            pid: pid.parse().unwrap_or(0),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Removes the cgroup directory `dir`, retrying while exiting tasks keep it
+/// busy, until `deadline`. Already gone counts as removed.
+pub(crate) fn remove_busy_dir(dir: &Path, deadline: Instant) -> io::Result<()> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match fs::remove_dir(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Removes the parents that creating `dir` made (`created` levels from
+/// `dir` upwards, `dir` included), as long as they are empty (another
+/// container may still use one).
+pub(crate) fn remove_created_parents(dir: &Path, created: usize) {
+    for parent in dir.ancestors().take(created).skip(1) {
+        if fs::remove_dir(parent).is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_levels_from_the_top_made() {
+        assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a/b/c")), 1);
+        assert_eq!(depth_below(Path::new("/m/a/b/c"), Path::new("/m/a")), 3);
+    }
+}
