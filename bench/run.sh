@@ -13,7 +13,7 @@
 # --require R   fail if runtime R fails its smoke test (default: skip it)
 # --no-doc      do not regenerate BENCHMARKS.md (a --quick run never does)
 #
-# Env: CORACLE=/path/to/coracle overrides target/x86_64-unknown-linux-gnu/release/coracle (which is
+# Env: CORACLE=/path/to/coracle overrides target/release/coracle (which is
 # built with `cargo build --release` when missing).
 #
 # Host changes: none, except that when crun is compared on a hybrid cgroup
@@ -74,10 +74,10 @@ for i in "${!names[@]}"; do
     [ -n "${bins[i]}" ] && continue
     case ${names[i]} in
         coracle)
-            bin=${CORACLE:-${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-gnu/release/coracle}
+            bin=${CORACLE:-${CARGO_TARGET_DIR:-$REPO/target}/release/coracle}
             if [ ! -x "$bin" ] && [ -z "${CORACLE:-}" ]; then
-                say "building coracle (cargo build --release)"
-                (cd "$REPO" && cargo build --release -p coracle >&2) ||
+                say "building coracle (scripts/build-release.sh)"
+                (cd "$REPO" && scripts/build-release.sh >&2) ||
                     say "warning: building coracle failed"
             fi
             bins[i]=$bin ;;

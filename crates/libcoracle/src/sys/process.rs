@@ -269,7 +269,7 @@ pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> io::Result<()> {
         rlim_max: hard,
     };
     // SAFETY: prlimit64 on ourselves (pid 0) reads the struct we own.
-    check(unsafe { libc::prlimit64(0, resource, &limit, std::ptr::null_mut()) })?;
+    check(unsafe { libc::prlimit64(0, resource as _, &limit, std::ptr::null_mut()) })?;
     Ok(())
 }
 
@@ -403,7 +403,7 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<
 
 /// The `CLONE_NEW*` type of the namespace file `fd` (`NS_GET_NSTYPE`).
 pub fn namespace_type(fd: BorrowedFd<'_>) -> io::Result<i32> {
-    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    const NS_GET_NSTYPE: libc::Ioctl = 0xb703;
     // SAFETY: NS_GET_NSTYPE takes no argument and returns an integer.
     check(unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE) })
 }

@@ -39,17 +39,17 @@ pub fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[RawFd]) -> io::Re
     // SAFETY: msghdr is plain data; the fields we use are set below.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iovlen = 1 as _;
     if !fds.is_empty() {
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = space;
+        msg.msg_controllen = space as _;
         // SAFETY: the control buffer is CMSG_SPACE bytes, enough for one
         // header and `fds`; CMSG_FIRSTHDR points into it.
         unsafe {
             let cmsg = libc::CMSG_FIRSTHDR(&msg);
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes) as usize;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes) as _;
             std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast(), fds.len());
         }
     }
@@ -71,9 +71,9 @@ pub fn recv_with_fd(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, 
     // SAFETY: msghdr is plain data; the fields we use are set below.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iovlen = 1 as _;
     msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    msg.msg_controllen = space as _;
     // SAFETY: `msg` points at buffers alive for the call.
     let n = retry(|| {
         check(unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })

@@ -41,9 +41,11 @@ struct Planned {
 }
 
 impl V1Plan {
-    /// Chooses the hierarchies (those of the controllers the resources use,
-    /// plus `pids`, `freezer` and `devices`) and the container's directory in
-    /// each.
+    /// Chooses the hierarchies and the container's directory in each: those
+    /// of `pids`, `freezer` and `devices` (ps, kill --all, pause, device
+    /// control), of the accounting engines read for their `stats` (memory,
+    /// cpu, cpuacct, blkio) where mounted, and of the controllers the
+    /// resources use. Every other hierarchy costs a directory and a join.
     pub(crate) fn new(
         hierarchies: &[Hierarchy],
         path: &CgroupsPath,
@@ -55,7 +57,7 @@ impl V1Plan {
             ("devices", "device access control"),
         ];
         needed.extend(controllers_used(&resources)?);
-        let mut planned: Vec<Planned> = Vec::with_capacity(needed.len());
+        let mut planned: Vec<Planned> = Vec::with_capacity(needed.len() + ACCOUNTING.len());
         for (controller, needed_for) in needed {
             let hierarchy = hierarchies.iter().find(|h| h.has(controller)).ok_or(
                 CgroupError::NoController {
@@ -63,22 +65,40 @@ impl V1Plan {
                     needed_for,
                 },
             )?;
-            let mount_point = PathBuf::from(&hierarchy.mount_point);
-            if planned.iter().any(|p| p.mount_point == mount_point) {
-                continue; // co-mounted with a controller already planned
+            plan_hierarchy(&mut planned, hierarchy, path)?;
+        }
+        for controller in ACCOUNTING {
+            if let Some(hierarchy) = hierarchies.iter().find(|h| h.has(controller)) {
+                plan_hierarchy(&mut planned, hierarchy, path)?;
             }
-            let below = path.below_mount(hierarchy.own.as_deref(), &hierarchy.mount_point)?;
-            planned.push(Planned {
-                controllers: hierarchy.controllers.clone(),
-                dir: mount_point.join(below),
-                mount_point,
-            });
         }
         Ok(V1Plan {
             hierarchies: planned,
             resources,
         })
     }
+}
+
+/// Controllers joined whenever mounted, for the engines' statistics.
+const ACCOUNTING: [&str; 4] = ["memory", "cpu", "cpuacct", "blkio"];
+
+/// Adds a hierarchy to the plan once (co-mounted controllers share one).
+fn plan_hierarchy(
+    planned: &mut Vec<Planned>,
+    hierarchy: &Hierarchy,
+    path: &CgroupsPath,
+) -> Result<(), CgroupError> {
+    let mount_point = PathBuf::from(&hierarchy.mount_point);
+    if planned.iter().any(|p| p.mount_point == mount_point) {
+        return Ok(());
+    }
+    let below = path.below_mount(hierarchy.own.as_deref(), &hierarchy.mount_point)?;
+    planned.push(Planned {
+        controllers: hierarchy.controllers.clone(),
+        dir: mount_point.join(below),
+        mount_point,
+    });
+    Ok(())
 }
 
 /// The controllers that `resources` use, and the field that needs each.

@@ -49,10 +49,10 @@ fn update_changes_only_what_it_names() {
     assert_eq!(read(&memory, "memory.limit_in_bytes"), "33554432");
 
     // A controller the cgroup lacks is refused before anything is written.
-    let err = update(&cgroup, r#"{"pids":{"limit":9},"cpu":{"shares":100}}"#).unwrap_err();
+    let err = update(&cgroup, r#"{"pids":{"limit":9},"cpu":{"cpus":"0"}}"#).unwrap_err();
     assert_eq!(
         err,
-        "the container's cgroup has no cpu controller (it was created without one), which linux.resources.cpu needs"
+        "the container's cgroup has no cpuset controller (it was created without one), which linux.resources.cpu.cpus and mems needs"
     );
     assert_eq!(read(&pids, "pids.max"), "7");
 
