@@ -66,6 +66,8 @@ pub struct InitArgs<'a> {
     pub preserve_fds: u32,
     /// The cgroup hierarchies the container's cgroup mount shows.
     pub cgroup_views: Vec<CgroupView>,
+    /// The container's cgroup directory on a cgroup v2 host.
+    pub cgroup2_dir: Option<std::path::PathBuf>,
     /// Whether the init creates its cgroup namespace itself, once the
     /// runtime has put it in its cgroup (cgroup v1: a namespace made at the
     /// clone would be rooted in the runtime's cgroup instead).
@@ -125,6 +127,7 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
     }
     trace.phase("join namespaces");
     let env = MountEnv {
+        cgroup2_dir: args.cgroup2_dir.as_deref(),
         cgroup_views: &args.cgroup_views,
         cgroup_ns: plan.namespaces.has(Kind::Cgroup),
         console: None,

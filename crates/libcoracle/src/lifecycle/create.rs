@@ -129,6 +129,7 @@ impl Runtime {
                     console_socket,
                     preserve_fds,
                     cgroup_views,
+                    cgroup2_dir: cgroup.unified_path().map(Path::to_path_buf),
                     unshare_cgroup_ns,
                     trace,
                 })

@@ -4,7 +4,8 @@ use super::{invalid, ProcessError};
 use crate::spec;
 
 /// Every resource of getrlimit(2) on Linux, by name (the C libraries
-/// disagree on the constants' type).
+/// disagree on the constants' type: the casts are needed with musl).
+#[allow(clippy::unnecessary_cast)]
 const RESOURCES: [(&str, u32); 16] = [
     ("RLIMIT_CPU", libc::RLIMIT_CPU as u32),
     ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE as u32),

@@ -35,14 +35,42 @@ pub(super) fn mount(
         plan.opts.flags
     };
     if env.cgroup_views.is_empty() {
-        m::mount_on_fd(
-            Some(c"cgroup2"),
-            dest.as_fd(),
-            Some(c"cgroup2"),
-            flags,
-            None,
-        )
-        .map_err(fail(plan, "mount cgroup2"))?;
+        match (env.cgroup_ns, env.cgroup2_dir) {
+            // Without a cgroup namespace a fresh cgroup2 would show the
+            // whole host hierarchy: bind the container's own directory.
+            (false, Some(dir)) => {
+                let source = CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+                    fail(plan, "bind the cgroup")(io::Error::from_raw_os_error(libc::EINVAL))
+                })?;
+                m::mount_on_fd(
+                    Some(&source),
+                    dest.as_fd(),
+                    None,
+                    libc::MS_BIND | libc::MS_REC,
+                    None,
+                )
+                .map_err(fail(plan, "bind the container's cgroup"))?;
+                let top = open_new_mount(root, plan)?;
+                if readonly {
+                    let ro = MountAttr {
+                        set: libc::MOUNT_ATTR_RDONLY,
+                        ..MountAttr::default()
+                    };
+                    m::mount_setattr(top.as_fd(), true, ro)
+                        .map_err(fail(plan, "make read-only"))?;
+                }
+                set_recursive_attr(top.as_fd(), plan)?;
+                return set_propagation(top.as_fd(), plan);
+            }
+            _ => m::mount_on_fd(
+                Some(c"cgroup2"),
+                dest.as_fd(),
+                Some(c"cgroup2"),
+                flags,
+                None,
+            )
+            .map_err(fail(plan, "mount cgroup2"))?,
+        }
         if needs_new_mount_fd(plan) {
             let top = open_new_mount(root, plan)?;
             set_recursive_attr(top.as_fd(), plan)?;

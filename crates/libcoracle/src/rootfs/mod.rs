@@ -109,6 +109,9 @@ pub struct MountEnv<'a> {
     /// One per cgroup v1 hierarchy the container is in; empty on a
     /// cgroup v2 host, where a `cgroup` mount is a `cgroup2` filesystem.
     pub cgroup_views: &'a [CgroupView],
+    /// On a cgroup v2 host, the container's cgroup directory on the host
+    /// (bound on a `cgroup` mount when there is no cgroup namespace).
+    pub cgroup2_dir: Option<&'a Path>,
     /// Whether the container has its own cgroup namespace.
     pub cgroup_ns: bool,
     /// The pty peer to bind on `/dev/console`, when `terminal` is true and

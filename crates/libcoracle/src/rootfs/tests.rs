@@ -231,6 +231,7 @@ fn full_container_setup() {
     ];
     let code = contained(0, || {
         let env = MountEnv {
+            cgroup2_dir: None,
             cgroup_views: &views,
             cgroup_ns: false,
             console: None,
@@ -371,6 +372,7 @@ fn planted_symlinks_stay_inside_the_rootfs() {
     let plan = make_plan(tmp.path(), json, false);
     let code = contained(0, || {
         let env = MountEnv {
+            cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
             console: None,
@@ -397,6 +399,7 @@ fn planted_symlinks_stay_inside_the_rootfs() {
     let plan2 = make_plan(tmp.path(), json, false);
     let code = contained(0, || {
         let env = MountEnv {
+            cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
             console: None,
@@ -432,6 +435,7 @@ fn tmpcopyup_file_binds_and_no_pivot() {
     let plan = make_plan(tmp.path(), json, true);
     let code = contained(0, || {
         let env = MountEnv {
+            cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
             console: None,
@@ -480,6 +484,7 @@ fn cgroup_namespace_mounts_own_hierarchy() {
     }];
     let code = contained(libc::CLONE_NEWCGROUP, || {
         let env = MountEnv {
+            cgroup2_dir: None,
             cgroup_views: &views,
             cgroup_ns: true,
             console: None,
@@ -578,6 +583,7 @@ fn user_namespace_falls_back_to_binds() {
     let plan = make_plan(tmp.path(), json, false);
     let code = contained_in_userns(|| {
         let env = MountEnv {
+            cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
             console: None,
