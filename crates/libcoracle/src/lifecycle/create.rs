@@ -116,6 +116,7 @@ impl Runtime {
             flags &= !(libc::CLONE_NEWCGROUP as u64);
         }
 
+        protect_runtime_binary()?;
         let forked = sys::process::clone_process(flags, cgroup.clone_target(), true)
             .map_err(Error::io("clone the container's init"))?;
         let (pid, pidfd) = match forked {
@@ -257,6 +258,15 @@ impl Runtime {
         seccomp::send_listener(path, &message, fd.as_fd())?;
         Ok(())
     }
+}
+
+/// Makes the runtime non-dumpable before it clones a process that runs its
+/// code inside a container (the flag is inherited): no process of the
+/// container can then open `/proc/PID/exe` to reach coracle's binary on the
+/// host (CVE-2019-5736), nor ptrace or read its memory. `execve` of the
+/// container's program makes the process dumpable again.
+pub(super) fn protect_runtime_binary() -> Result<(), Error> {
+    sys::process::set_dumpable(false).map_err(Error::io("make the runtime non-dumpable"))
 }
 
 /// A terminal needs a console socket to hand its master to, and a console
