@@ -63,6 +63,9 @@ mount_root() {
     mkdir -p /upper/upper /upper/work
     mount -t overlay -o lowerdir=/lower,upperdir=/upper/upper,workdir=/upper/work \
         overlay /newroot || die "overlay on /newroot failed"
+    # The host root may carry a container marker: the guest is no container
+    # (systemd would believe it and ignore the kernel command line).
+    rm -f /newroot/.dockerenv /newroot/.containerenv
     # The host's /run and /tmp hold the host's runtime state: hide them.
     mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run || die "tmpfs /run"
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp || die "tmpfs /tmp"

@@ -18,7 +18,7 @@ CACHE=${CORACLE_GUEST_CACHE:-/var/cache/coracle-guest}
 KERNEL_SERIES=${CORACLE_GUEST_KERNEL_SERIES:-6.1}
 MEM=${CORACLE_GUEST_MEM:-2048}
 SMP=${CORACLE_GUEST_SMP:-2}
-RETRIES=2
+RETRIES=${CORACLE_GUEST_RETRIES:-2}
 # Modules the initramfs loads (their dependencies come from modules.dep).
 MODULES="virtio_pci virtio_console netfs fscache 9pnet 9pnet_virtio 9p overlay"
 
@@ -329,6 +329,7 @@ qemu_command() {
         append+=" systemd.show_status=error systemd.log_target=console"
         ;;
     esac
+    append+=" ${CORACLE_GUEST_APPEND:-}"
     QEMU=(qemu-system-x86_64 -name coracle-guest -nodefaults -no-user-config
         -machine q35 -smp "$SMP" -m "$MEM" -display none -vga none -no-reboot
         -nic none
@@ -360,13 +361,21 @@ cleanup() {
         kill "$QPID" 2>/dev/null || true
         wait "$QPID" 2>/dev/null || true
     fi
-    [ -n "${RUN:-}" ] && rm -rf "$RUN"
+    if [ -n "${RUN:-}" ]; then
+        if [ -n "${CORACLE_GUEST_KEEP:-}" ]; then
+            echo "coracle-guest: kept $RUN" >&2
+        else
+            rm -rf "$RUN"
+        fi
+    fi
 }
 
 show_console() {
+    cp "$RUN/console.log" "$CACHE/last-failed-$MODE-console.log" 2>/dev/null || true
     echo "coracle-guest: ---- guest console (last 30 lines of $1) ----" >&2
     tail -30 "$RUN/console.log" 2>/dev/null | tr -d '\r' >&2 || true
-    echo "coracle-guest: ---- end of guest console ----" >&2
+    echo "coracle-guest: ---- end of guest console" \
+        "(whole log: $CACHE/last-failed-$MODE-console.log) ----" >&2
 }
 
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds
