@@ -115,18 +115,34 @@ StandardInput=null
 StandardOutput=journal+console
 ExecStart=/run/coracle-guest/busybox sh /run/coracle-guest/init.sh systemd-command
 EOF
-    for m in timers.target systemd-timesyncd.service systemd-pstore.service \
-        systemd-firstboot.service systemd-machine-id-commit.service \
-        systemd-repart.service systemd-pcrphase-sysinit.service \
-        systemd-pcrphase.service systemd-binfmt.service \
-        proc-sys-fs-binfmt_misc.automount systemd-ask-password-console.path \
-        cryptsetup.target integritysetup.target veritysetup.target \
-        remote-fs.target network.target networking.service \
-        getty.target console-getty.service serial-getty@ttyS0.service \
-        systemd-update-utmp.service e2scrub_reap.service postgresql.service \
+    # Masked: what needs hardware, network or a real disk, the host's own
+    # services, and what only costs boot time here (seconds under TCG).
+    for m in timers.target remote-fs.target network.target \
+        networking.service getty.target console-getty.service \
+        serial-getty@ttyS0.service cryptsetup.target integritysetup.target \
+        veritysetup.target systemd-ask-password-console.path \
+        proc-sys-fs-binfmt_misc.automount systemd-binfmt.service \
+        sys-kernel-debug.mount sys-kernel-tracing.mount \
+        sys-kernel-config.mount sys-fs-fuse-connections.mount \
+        modprobe@configfs.service modprobe@drm.service modprobe@fuse.service \
+        systemd-modules-load.service systemd-timesyncd.service \
+        systemd-pstore.service systemd-firstboot.service \
+        systemd-machine-id-commit.service systemd-repart.service \
+        systemd-pcrphase-sysinit.service systemd-pcrphase.service \
+        systemd-sysusers.service systemd-journal-flush.service \
+        systemd-random-seed.service systemd-update-utmp.service \
+        ldconfig.service e2scrub_reap.service postgresql.service \
         podman.service podman.socket podman-restart.service \
-        podman-auto-update.service ldconfig.service; do
+        podman-auto-update.service; do
         ln -sf /dev/null "$u/$m"
+    done
+    # Generators read fstab, crypttab, init scripts...: none applies, and
+    # each costs time at every boot. The debug generator (systemd.mask= on
+    # the kernel command line) stays.
+    mkdir -p /newroot/etc/systemd/system-generators
+    for g in /newroot/lib/systemd/system-generators/*; do
+        case "${g##*/}" in systemd-debug-generator) continue ;; esac
+        ln -sf /dev/null "/newroot/etc/systemd/system-generators/${g##*/}"
     done
 }
 
