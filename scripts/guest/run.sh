@@ -371,6 +371,7 @@ cleanup() {
 }
 
 show_console() {
+    [ -s "$RUN/console.log" ] || return 0
     cp "$RUN/console.log" "$CACHE/last-failed-$MODE-console.log" 2>/dev/null || true
     echo "coracle-guest: ---- guest console (last 30 lines of $1) ----" >&2
     tail -30 "$RUN/console.log" 2>/dev/null | tr -d '\r' >&2 || true
@@ -380,6 +381,13 @@ show_console() {
 
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 secs() { printf '%d.%01d' $(($1 / 1000000)) $(($1 % 1000000 / 100000)); }
+
+# When the guest wrote "started" (the host stamps 9p writes with its clock).
+started_at() {
+    local t
+    t=$(stat -c %.6Y "$CTL/started")
+    echo "${t/./}"
+}
 
 # One boot. Sets OUTCOME to done, stalled (the command never started),
 # crashed (started, no exit code) or timeout.
@@ -396,7 +404,7 @@ boot_once() {
     QPID=$!
     while kill -0 "$QPID" 2>/dev/null; do
         if [ -z "$t_started" ] && [ -e "$CTL/started" ]; then
-            t_started=$(now)
+            t_started=$(started_at)
             log "$MODE guest booted in $(secs $((t_started - t0))) s ($ACCEL), running: $*"
         fi
         if [ "$(now)" -ge "$DEADLINE" ]; then
@@ -410,6 +418,7 @@ boot_once() {
             kill "$QPID" 2>/dev/null || true
             wait "$QPID" 2>/dev/null || true
             QPID=
+            log "the $MODE guest did not start the command within $BOOT_TIMEOUT s: QEMU killed"
             OUTCOME=stalled
             return
         fi
@@ -420,7 +429,10 @@ boot_once() {
     QPID=
     t_end=$(now)
     if [ -f "$CTL/rc" ]; then
-        [ -n "$t_started" ] || t_started=$t0
+        if [ -z "$t_started" ]; then
+            t_started=$(started_at)
+            log "$MODE guest booted in $(secs $((t_started - t0))) s ($ACCEL), ran: $*"
+        fi
         log "$MODE guest: command exited $(cat "$CTL/rc") after $(secs $((t_end - t_started))) s" \
             "(whole run $(secs $((t_end - t0))) s)"
         OUTCOME=done
@@ -469,8 +481,7 @@ main() {
             ;;
         stalled)
             show_console "the failed boot"
-            log "the $MODE guest did not start the command within $BOOT_TIMEOUT s" \
-                "(attempt $((attempt + 1)) of $((RETRIES + 1)))"
+            log "boot attempt $((attempt + 1)) of $((RETRIES + 1)) failed"
             ;;
         esac
     done
