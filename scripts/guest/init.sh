@@ -45,9 +45,29 @@ mount_9p() { # tag dir options
 
 # Called from job.env: share TAG HOSTPATH mounts a read-write share at its
 # host path inside the new root.
+SHARED=/run/coracle-guest
 share() {
     mkdir -p "/newroot$2" || die "mkdir /newroot$2"
     mount_9p "$1" "/newroot$2" cache=mmap
+    SHARED="$SHARED
+$2"
+}
+
+# systemd-tmpfiles at boot empties /tmp (and may remove or chmod elsewhere):
+# the shared directories are the host's own, so it must leave them alone.
+protect_shares_from_tmpfiles() {
+    d=/newroot/etc/systemd/system/systemd-tmpfiles-setup.service.d
+    mkdir -p "$d"
+    line="ExecStart=systemd-tmpfiles --create --remove --boot --exclude-prefix=/dev"
+    while read -r p; do
+        [ -n "$p" ] || continue
+        # systemd unquoting: backslash and double quote escaped, % doubled.
+        q=$(printf '%s' "$p" | sed -e 's/[\\"]/\\&/g' -e 's/%/%%/g')
+        line="$line \"--exclude-prefix=$q\""
+    done <<EOF2
+$SHARED
+EOF2
+    printf '[Service]\nExecStart=\n%s\n' "$line" >"$d/coracle-guest.conf"
 }
 
 load_modules() {
@@ -131,11 +151,13 @@ EOF
         systemd-pcrphase-sysinit.service systemd-pcrphase.service \
         systemd-sysusers.service systemd-journal-flush.service \
         systemd-random-seed.service systemd-update-utmp.service \
+        systemd-tmpfiles-clean.service systemd-tmpfiles-clean.timer \
         ldconfig.service e2scrub_reap.service postgresql.service \
         podman.service podman.socket podman-restart.service \
         podman-auto-update.service; do
         ln -sf /dev/null "$u/$m"
     done
+    protect_shares_from_tmpfiles
     # Generators read fstab, crypttab, init scripts...: none applies, and
     # each costs time at every boot. The debug generator (systemd.mask= on
     # the kernel command line) stays.

@@ -69,6 +69,15 @@ WORKDIR=$(realpath -e "$WORKDIR") || fail "no work dir $WORKDIR"
 for i in "${!RW_DIRS[@]}"; do
     RW_DIRS[i]=$(realpath -e "${RW_DIRS[i]}") || fail "no directory ${RW_DIRS[i]}"
 done
+# The guest mounts its own /, /proc, /sys, /dev and /run: a share there would
+# hide them or hand the host's to the guest.
+for d in "$WORKDIR" "${RW_DIRS[@]}"; do
+    case "$d" in
+    / | /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/*)
+        fail "refusing to share $d read-write with the guest"
+        ;;
+    esac
+done
 [ -n "${CORACLE_GUEST_KERNEL:-}" ] && [ -z "$KERNEL_OVERRIDE" ] &&
     KERNEL_OVERRIDE=$CORACLE_GUEST_KERNEL
 

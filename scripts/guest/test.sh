@@ -26,9 +26,9 @@ done
 # Every test executable with its package directory, from cargo's messages.
 PAIRS=()
 while IFS= read -r line; do
-    exe=$(grep -o '"executable":"[^"]*"' <<<"$line" | cut -d'"' -f4)
-    manifest=$(grep -o '"manifest_path":"[^"]*"' <<<"$line" | cut -d'"' -f4)
-    [ -n "$exe" ] && PAIRS+=("$(dirname "$manifest")" "$exe")
+    exe=$(grep -o '"executable":"[^"]*"' <<<"$line" | cut -d'"' -f4) || true
+    manifest=$(grep -o '"manifest_path":"[^"]*"' <<<"$line" | cut -d'"' -f4) || true
+    if [ -n "$exe" ]; then PAIRS+=("$(dirname "$manifest")" "$exe"); fi
 done < <(cd "$REPO" && cargo test --workspace --no-run --message-format=json |
     grep '"reason":"compiler-artifact"' | grep '"test":true')
 [ ${#PAIRS[@]} -gt 0 ] || { echo "test.sh: cargo built no test binary" >&2; exit 1; }
