@@ -16,7 +16,7 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${CORACLE_GUEST_CACHE:-/var/cache/coracle-guest}
 KERNEL_SERIES=${CORACLE_GUEST_KERNEL_SERIES:-6.1}
-MEM=${CORACLE_GUEST_MEM:-2048}
+MEM=${CORACLE_GUEST_MEM:-4096}
 SMP=${CORACLE_GUEST_SMP:-2}
 RETRIES=${CORACLE_GUEST_RETRIES:-2}
 # Modules the initramfs loads (their dependencies come from modules.dep).
@@ -391,6 +391,13 @@ show_console() {
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 secs() { printf '%d.%01d' $(($1 / 1000000)) $(($1 % 1000000 / 100000)); }
 
+brief() { # the command on one short line, for the log
+    local s="$*"
+    s=${s//$'\n'/ }
+    [ ${#s} -le 100 ] || s="${s:0:97}..."
+    echo "$s"
+}
+
 # When the guest wrote "started" (the host stamps 9p writes with its clock).
 started_at() {
     local t
@@ -414,7 +421,7 @@ boot_once() {
     while kill -0 "$QPID" 2>/dev/null; do
         if [ -z "$t_started" ] && [ -e "$CTL/started" ]; then
             t_started=$(started_at)
-            log "$MODE guest booted in $(secs $((t_started - t0))) s ($ACCEL), running: $*"
+            log "$MODE guest booted in $(secs $((t_started - t0))) s ($ACCEL), running: $(brief "$@")"
         fi
         if [ "$(now)" -ge "$DEADLINE" ]; then
             kill "$QPID" 2>/dev/null || true
@@ -440,7 +447,7 @@ boot_once() {
     if [ -f "$CTL/rc" ]; then
         if [ -z "$t_started" ]; then
             t_started=$(started_at)
-            log "$MODE guest booted in $(secs $((t_started - t0))) s ($ACCEL), ran: $*"
+            log "$MODE guest booted in $(secs $((t_started - t0))) s ($ACCEL), ran: $(brief "$@")"
         fi
         log "$MODE guest: command exited $(cat "$CTL/rc") after $(secs $((t_end - t_started))) s" \
             "(whole run $(secs $((t_end - t0))) s)"

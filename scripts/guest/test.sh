@@ -30,7 +30,7 @@ while IFS= read -r line; do
     manifest=$(grep -o '"manifest_path":"[^"]*"' <<<"$line" | cut -d'"' -f4) || true
     if [ -n "$exe" ]; then PAIRS+=("$(dirname "$manifest")" "$exe"); fi
 done < <(cd "$REPO" && cargo test --workspace --no-run --message-format=json |
-    grep '"reason":"compiler-artifact"' | grep '"test":true')
+    grep '"reason":"compiler-artifact"' | grep '"profile":{[^}]*"test":true')
 [ ${#PAIRS[@]} -gt 0 ] || { echo "test.sh: cargo built no test binary" >&2; exit 1; }
 
 # Runs in each place (bash from the host's root, which the guests share).
