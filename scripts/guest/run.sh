@@ -248,7 +248,13 @@ ensure_initramfs() {
         sha256sum /bin/busybox "$SCRIPT_DIR/init.sh" | cut -d' ' -f1
     } | sha256sum | cut -c1-16)
     INITRD=$CACHE/initramfs-$KVER-$key.cpio.gz
-    [ -f "$INITRD" ] && return 0
+    # Work trees may hold different init.sh versions: each keeps its own
+    # image while used; an image unused for two days goes.
+    find "$CACHE" -maxdepth 1 -name 'initramfs-*.cpio.gz' -mtime +2 -delete
+    if [ -f "$INITRD" ]; then
+        touch "$INITRD"
+        return 0
+    fi
     log "building $INITRD"
     tmp=$(mktemp -d "$CACHE/tmp.XXXXXX")
     mkdir -p "$tmp/bin" "$tmp/lib/modules"
@@ -263,7 +269,6 @@ ensure_initramfs() {
     (cd "$tmp" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$INITRD.tmp" ||
         fail "building the initramfs failed"
     rm -rf "$tmp"
-    rm -f "$CACHE"/initramfs-*.cpio.gz
     mv "$INITRD.tmp" "$INITRD"
 }
 
@@ -468,7 +473,7 @@ main() {
     ensure_packages
     ensure_kernel
     ensure_initramfs
-    flock -u 9
+    exec 9>&-
     choose_accel
 
     RUN=$(mktemp -d /tmp/coracle-guest.XXXXXX)
