@@ -105,9 +105,10 @@ mount_root() {
 # shows) at the path modprobe looks in, for tests that load modules.
 bind_kernel_modules() {
     [ -n "${MODDIR:-}" ] && [ -d "/newroot$MODDIR" ] || return 0
-    mkdir -p "/newroot/lib/modules/$KVER" &&
-        mount --bind "/newroot$MODDIR" "/newroot/lib/modules/$KVER" ||
+    if ! mkdir -p "/newroot/lib/modules/$KVER" ||
+        ! mount --bind "/newroot$MODDIR" "/newroot/lib/modules/$KVER"; then
         say "warning: cannot bind the kernel modules"
+    fi
 }
 
 # Units for systemd mode: a target with only basic.target and the test
@@ -204,6 +205,7 @@ mount_api_fs() {
     mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup ||
         die "mount cgroup2"
     # As a real host's manager does: every controller usable below the root.
+    # shellcheck disable=SC2013 # one line of space-separated names
     for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
         echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control ||
             say "warning: cannot enable controller $c"

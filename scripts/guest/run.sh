@@ -33,7 +33,7 @@ usage() {
     exit 2
 }
 
-MODE= WORKDIR= TIMEOUT=3600 BOOT_TIMEOUT= KERNEL_OVERRIDE= QUIET=
+MODE='' WORKDIR='' TIMEOUT=3600 BOOT_TIMEOUT='' KERNEL_OVERRIDE='' QUIET=''
 RW_DIRS=() ENV_ARGS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -344,6 +344,7 @@ qemu_command() {
         ;;
     esac
     append+=" ${CORACLE_GUEST_APPEND:-}"
+    # shellcheck disable=SC2054 # commas belong to QEMU's option values
     QEMU=(qemu-system-x86_64 -name coracle-guest -nodefaults -no-user-config
         -machine q35 -smp "$SMP" -m "$MEM" -display none -vga none -no-reboot
         -nic none
@@ -359,6 +360,7 @@ qemu_command() {
     if [ "$ACCEL" = kvm ]; then
         QEMU+=(-accel kvm -cpu host)
     else
+        # shellcheck disable=SC2054
         QEMU+=(-accel tcg,thread=multi -cpu max)
     fi
     local i=0 d
@@ -369,7 +371,8 @@ qemu_command() {
     done
 }
 
-QPID=
+QPID=''
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
     if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
         kill "$QPID" 2>/dev/null || true
@@ -410,11 +413,11 @@ started_at() {
     echo "${t/./}"
 }
 
-# One boot. Sets OUTCOME to done, stalled (the command never started),
+# One boot. Sets OUTCOME to finished, stalled (the command never started),
 # crashed (started, no exit code) or timeout.
 boot_once() {
     rm -f "$CTL/started" "$CTL/rc" "$CTL/rc.tmp" "$RUN/console.log"
-    local t0 t_started= t_end
+    local t0 t_started='' t_end
     t0=$(now)
     # Standard input is a FIFO that never reaches end-of-file: at EOF QEMU
     # would close the stdio chardev, and the guest's writes to the output
@@ -456,7 +459,7 @@ boot_once() {
         fi
         log "$MODE guest: command exited $(cat "$CTL/rc") after $(secs $((t_end - t_started))) s" \
             "(whole run $(secs $((t_end - t0))) s)"
-        OUTCOME=done
+        OUTCOME=finished
     elif [ -e "$CTL/started" ]; then
         log "QEMU exited with status $qrc after the command started"
         OUTCOME=crashed
@@ -490,7 +493,7 @@ main() {
     for ((attempt = 0; attempt <= RETRIES; attempt++)); do
         boot_once "$@"
         case "$OUTCOME" in
-        done) exit "$(cat "$CTL/rc")" ;;
+        finished) exit "$(cat "$CTL/rc")" ;;
         timeout)
             show_console "the timed-out boot"
             echo "coracle-guest: ERROR: --timeout $TIMEOUT s ran out; QEMU killed" >&2

@@ -34,6 +34,7 @@ done < <(cd "$REPO" && cargo test --workspace --no-run --message-format=json |
 [ ${#PAIRS[@]} -gt 0 ] || { echo "test.sh: cargo built no test binary" >&2; exit 1; }
 
 # Runs in each place (bash from the host's root, which the guests share).
+# shellcheck disable=SC2016 # expanded by that bash
 RUNNER='n=$1; shift; dirs=(); bins=()
 for ((i = 0; i < n; i++)); do dirs+=("$1"); bins+=("$2"); shift 2; done
 rc=0
