@@ -1,6 +1,9 @@
 //! Runs a parsed command through `libcoracle` and prints its result in the
 //! formats engines parse (runc's).
 
+mod events;
+mod update;
+
 use crate::args::{self, Matches};
 use crate::help;
 use crate::table::{find_command, Cmd};
@@ -59,6 +62,25 @@ pub enum Error {
     /// The output of `ps` has no PID column to filter on.
     #[error("ps output has no PID column")]
     NoPidColumn,
+    /// `update` got a resources document and resource flags.
+    #[error("--resources and --{0} cannot be used together")]
+    UpdateConflict(&'static str),
+    /// `update`'s resources document is not a `linux.resources` object.
+    #[error("parse resources {}: {source}", path.display())]
+    BadResources {
+        /// The file, or "standard input".
+        path: PathBuf,
+        /// What is wrong with it.
+        source: serde_json::Error,
+    },
+    /// A flag coracle accepts only to explain that it cannot honour it.
+    #[error("--{flag} is not supported: {why}")]
+    NotSupportedFlag {
+        /// The flag's long name.
+        flag: &'static str,
+        /// Why.
+        why: &'static str,
+    },
     /// A command the library does not implement yet.
     #[error("{0} is not supported yet")]
     NotYet(&'static str),
@@ -71,7 +93,11 @@ impl Error {
     /// The one line reported for this error of `command`.
     pub fn line(&self, command: &str) -> String {
         match self {
-            Error::Usage(_) | Error::NotYet(_) | Error::Unsupported(_) => {
+            Error::Usage(_)
+            | Error::UpdateConflict(_)
+            | Error::NotSupportedFlag { .. }
+            | Error::NotYet(_)
+            | Error::Unsupported(_) => {
                 format!("coracle: {self}")
             }
             _ => format!("coracle {command}: {self}"),
@@ -110,7 +136,9 @@ pub fn execute(runtime: &Runtime, call: &Matches) -> Result<i32, Error> {
         Cmd::Help => print_help(call).map(|()| 0)?,
         Cmd::Pause => runtime.pause(id).map(|()| 0)?,
         Cmd::Resume => runtime.resume(id).map(|()| 0)?,
-        Cmd::Update | Cmd::Events | Cmd::Features => return Err(Error::NotYet(command.name)),
+        Cmd::Update => runtime.update(id, &update::resources(call)?).map(|()| 0)?,
+        Cmd::Events => events::events(runtime, call).map(|()| 0)?,
+        Cmd::Features => return Err(Error::NotYet(command.name)),
         Cmd::Checkpoint | Cmd::Restore => return Err(Error::Unsupported(command.name)),
     };
     Ok(code)
@@ -516,8 +544,12 @@ mod tests {
             "coracle kill: invalid signal 'FOO'"
         );
         assert_eq!(
-            Error::NotYet("update").line("update"),
-            "coracle: update is not supported yet"
+            Error::NotYet("features").line("features"),
+            "coracle: features is not supported yet"
+        );
+        assert_eq!(
+            Error::UpdateConflict("memory").line("update"),
+            "coracle: --resources and --memory cannot be used together"
         );
     }
 }

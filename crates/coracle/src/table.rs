@@ -404,22 +404,24 @@ pub const COMMANDS: &[Command] = &[
         name: "update",
         aliases: &[],
         summary: "change a container's resource limits",
-        description: "Updates the cgroup limits of a running container, from a \
-                      linux.resources JSON document (--resources, '-' for stdin) or flags.",
+        description: "Updates the cgroup limits of a created, running or paused container, \
+                      from a linux.resources JSON document (--resources, '-' for stdin) or \
+                      from the other flags; what is not given keeps its value.",
         flags: &[
             Flag::value("resources", "FILE", "linux.resources JSON; '-' reads stdin").short('r'),
             Flag::value("blkio-weight", "WEIGHT", "block I/O weight, 10 to 1000"),
             Flag::value("cpu-period", "USEC", "CPU CFS period"),
             Flag::value("cpu-quota", "USEC", "CPU CFS quota per period"),
             Flag::value("cpu-share", "SHARES", "relative CPU share"),
+            Flag::value("cpu-shares", "SHARES", "the same as --cpu-share"),
             Flag::value("cpu-rt-period", "USEC", "real-time period"),
             Flag::value("cpu-rt-runtime", "USEC", "real-time runtime per period"),
             Flag::value("cpuset-cpus", "CPUS", "CPUs to run on (0-3,5)"),
             Flag::value("cpuset-mems", "NODES", "memory nodes to use"),
-            Flag::value("memory", "BYTES", "memory limit"),
+            Flag::value("memory", "BYTES", "memory limit (512k, 64m, 2g…; -1: none)"),
             Flag::value("memory-reservation", "BYTES", "memory soft limit"),
             Flag::value("memory-swap", "BYTES", "memory plus swap limit"),
-            Flag::value("pids-limit", "N", "maximum number of processes"),
+            Flag::value("pids-limit", "N", "maximum number of processes (-1: none)"),
             Flag::value("l3-cache-schema", "SCHEMA", "Intel RDT L3 cache schema"),
             Flag::value(
                 "mem-bw-schema",
@@ -435,10 +437,16 @@ pub const COMMANDS: &[Command] = &[
         name: "events",
         aliases: &[],
         summary: "print a container's events and statistics",
-        description: "Prints OOM notifications and resource statistics of a container as JSON \
-                      lines.",
+        description: "Prints resource statistics (every --interval) and out-of-memory kills of \
+                      a container as JSON lines until it stops; with --stats, the statistics \
+                      once.",
         flags: &[
-            Flag::value("interval", "DURATION", "time between statistics").with_default("5s"),
+            Flag::value(
+                "interval",
+                "DURATION",
+                "time between statistics (500ms, 5s, 1m…)",
+            )
+            .with_default("5s"),
             Flag::switch("stats", "print statistics once and exit"),
         ],
         args: &[ID],

@@ -1,14 +1,16 @@
 //! The operations of runtime.md, as the `coracle` command line offers them:
 //! create, start, state, kill, delete, and runc's run, exec, list, ps,
-//! pause and resume. Each validates its input before it changes anything,
-//! and a failure leaves nothing behind.
+//! pause, resume, update and events. Each validates its input before it
+//! changes anything, and a failure leaves nothing behind.
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod query;
 mod run;
 mod start;
+mod update;
 mod wait;
 
 pub use exec::ExecOptions;

@@ -1,0 +1,28 @@
+//! `update`: new resource limits for a live container's cgroup (runc's
+//! `update`, which engines call with a `linux.resources` document).
+
+use super::{wrong_state, Error, Runtime};
+use crate::cgroups::Cgroup;
+use crate::spec::{Resources, Status};
+
+impl Runtime {
+    /// Applies `resources` to the cgroup of a created, running or paused
+    /// container: the fields present change, the absent ones keep their
+    /// values (see [`Cgroup::update`]). Holds the container's lock, so that
+    /// no `delete` removes the cgroup meanwhile. The configuration on disk
+    /// is left as it is: the cgroup's files are what `update` changes.
+    pub fn update(&self, id: &str, resources: &Resources) -> Result<(), Error> {
+        let dir = self.root.open(id)?;
+        let record = dir.load()?;
+        let status = self.status_of(&record, dir.fifo_exists());
+        if status == Status::Stopped {
+            return Err(wrong_state(
+                id,
+                status,
+                "only a created, running or paused container can be updated",
+            ));
+        }
+        Cgroup::from_record(&record.cgroup).update(resources)?;
+        Ok(())
+    }
+}
