@@ -182,11 +182,16 @@ pub(crate) fn parse_flat_keyed(text: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Reads a control file; `None` when it does not exist.
+/// Reads a control file; `None` when it does not exist, or no longer: a
+/// file of a cgroup removed while it is read (systemd removes a scope once
+/// its last process has left) fails with `ENODEV`.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, CgroupError> {
     match read_control(path) {
         Ok(text) => Ok(Some(text)),
-        Err(CgroupError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        Err(CgroupError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound
+                || source.raw_os_error() == Some(libc::ENODEV) =>
+        {
             Ok(None)
         }
         Err(e) => Err(e),

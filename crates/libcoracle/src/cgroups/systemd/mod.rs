@@ -12,6 +12,7 @@
 mod dbus;
 mod unit;
 
+use super::control::read_control;
 use super::oom::OomWatcher;
 use super::resources::ResourcePlan;
 use super::stats::Stats;
@@ -158,7 +159,10 @@ impl SystemdCgroup {
             ("DefaultDependencies".to_owned(), Value::Bool(false)),
             ("PIDs".to_owned(), Value::U32s(vec![pid as u32])),
         ];
-        properties.extend(unit::resource_properties(resources));
+        properties.extend(unit::resource_properties(
+            resources,
+            unit::Current::default(),
+        ));
         let reply = bus
             .call(&manager_call(
                 "StartTransientUnit",
@@ -202,18 +206,33 @@ impl SystemdCgroup {
 
     pub(crate) fn update(&self, resources: &ResourcePlan) -> Result<(), CgroupError> {
         self.cgroup.update(resources)?;
-        let properties = unit::resource_properties(resources);
+        let (cpu, memory) = (&resources.cpu, &resources.memory);
+        let current = unit::Current {
+            cpu_period: match (cpu.quota, cpu.period) {
+                (Some(_), None) => self.current_number("cpu.max", 1)?,
+                _ => None,
+            },
+            memory_max: match (memory.swap, memory.limit) {
+                (Some(_), None) => self.current_number("memory.max", 0)?,
+                _ => None,
+            },
+        };
+        let properties = unit::resource_properties(resources, current);
         if properties.is_empty() {
             return Ok(());
         }
-        // Tell systemd too, or a reload would bring its old values back.
+        // Tell systemd too: it rewrites these files from its own values
+        // whenever it applies the unit's settings.
         let unit = &self.record.unit;
-        let mut bus = Bus::connect(Path::new(dbus::SYSTEM_BUS), BUS_TIMEOUT).map_err(|e| {
-            CgroupError::Systemd {
-                step: format!("connect to the system bus to update {unit}"),
+        let error = |step: &str| {
+            let step = format!("{step} {unit}");
+            move |e: BusError| CgroupError::Systemd {
+                step,
                 reason: e.to_string(),
             }
-        })?;
+        };
+        let mut bus = Bus::connect(Path::new(dbus::SYSTEM_BUS), BUS_TIMEOUT)
+            .map_err(error("connect to the system bus to update"))?;
         bus.call(&manager_call(
             "SetUnitProperties",
             vec![
@@ -222,11 +241,29 @@ impl SystemdCgroup {
                 Value::Properties(properties),
             ],
         ))
-        .map_err(|e| CgroupError::Systemd {
-            step: format!("set the properties of {unit}"),
-            reason: e.to_string(),
-        })?;
+        .map_err(error("set the properties of"))?;
+        // systemd applies the new settings after it has answered, before it
+        // reads its next message: one more call waits for that, so that the
+        // files hold the new values once `update` returns.
+        bus.call(&Call {
+            destination: SYSTEMD,
+            path: MANAGER_PATH,
+            interface: "org.freedesktop.DBus.Peer",
+            member: "Ping",
+            args: Vec::new(),
+        })
+        .map_err(error("wait for systemd to apply the properties of"))?;
         Ok(())
+    }
+
+    /// Field `index` of a control file of numbers (`cpu.max` is `max
+    /// 100000`), when it reads as a number (`max` is `u64::MAX`).
+    fn current_number(&self, file: &str, index: usize) -> Result<Option<u64>, CgroupError> {
+        let text = read_control(&self.host_path().join(file))?;
+        Ok(text
+            .split_whitespace()
+            .nth(index)
+            .and_then(super::stats::parse_number))
     }
 
     pub(crate) fn stats(&self) -> Result<Stats, CgroupError> {

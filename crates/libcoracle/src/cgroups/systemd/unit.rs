@@ -122,9 +122,25 @@ fn invalid(path: &str, why: &str) -> CgroupError {
     }
 }
 
-/// The properties systemd would otherwise reset on a reload: the main
-/// limits, in systemd's units. cgroupfs gets every value anyway.
-pub(crate) fn resource_properties(r: &ResourcePlan) -> Vec<(String, Value)> {
+/// systemd's CFS period when a unit sets none, in microseconds.
+const DEFAULT_PERIOD_US: u64 = 100_000;
+
+/// What an update that leaves them alone needs of the scope's current
+/// values.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Current {
+    /// The CFS period, for a quota updated alone.
+    pub(crate) cpu_period: Option<u64>,
+    /// `memory.max`, for a memory+swap limit updated alone.
+    pub(crate) memory_max: Option<u64>,
+}
+
+/// The properties of the resources systemd manages itself. systemd
+/// rewrites those control files from its own properties whenever it applies
+/// the unit's settings (at any property change, such as an `update`, and on
+/// a reload): a value written only to cgroupfs would fall back to systemd's
+/// default, or to an older value, then. cgroupfs gets every value anyway.
+pub(crate) fn resource_properties(r: &ResourcePlan, current: Current) -> Vec<(String, Value)> {
     let bytes = |limit: Limit| match limit {
         Limit::Unlimited => u64::MAX,
         Limit::Value(n) => n,
@@ -137,14 +153,59 @@ pub(crate) fn resource_properties(r: &ResourcePlan) -> Vec<(String, Value)> {
     if let Some(low) = r.memory.reservation {
         add("MemoryLow", bytes(low));
     }
-    if let (Some(Limit::Value(swap)), Some(Limit::Value(limit))) = (r.memory.swap, r.memory.limit) {
-        add("MemorySwapMax", swap.saturating_sub(limit));
+    // systemd's swap limit is swap alone, v2's: the part of memory+swap
+    // above the memory limit.
+    let limit = match r.memory.limit {
+        Some(limit) => Some(bytes(limit)),
+        None => current.memory_max,
+    };
+    match (r.memory.swap, limit) {
+        (Some(Limit::Unlimited), _) => add("MemorySwapMax", u64::MAX),
+        (Some(Limit::Value(swap)), Some(limit)) if limit != u64::MAX => {
+            add("MemorySwapMax", swap.saturating_sub(limit))
+        }
+        _ => {}
     }
     if let Some(tasks) = r.pids {
         add("TasksMax", bytes(tasks));
     }
     if let Some(shares) = r.cpu.shares {
         add("CPUWeight", super::super::v2::cpu_weight(shares));
+    }
+    if let Some(period) = r.cpu.period {
+        add("CPUQuotaPeriodUSec", period);
+    }
+    if let Some(quota) = r.cpu.quota {
+        // systemd keeps the quota per second of time, and writes back
+        // quota × period / 1 s.
+        let period = r
+            .cpu
+            .period
+            .or(current.cpu_period)
+            .unwrap_or(DEFAULT_PERIOD_US);
+        let per_second = match quota {
+            Limit::Unlimited => u64::MAX,
+            Limit::Value(quota) => quota.saturating_mul(1_000_000) / period.max(1),
+        };
+        add("CPUQuotaPerSecUSec", per_second);
+    }
+    if let Some(weight) = r.block_io.weight {
+        add("IOWeight", super::super::v2::io_weight(weight));
+    }
+    for (key, value) in &r.unified {
+        let name = match key.as_str() {
+            "memory.high" => "MemoryHigh",
+            "memory.low" => "MemoryLow",
+            "memory.min" => "MemoryMin",
+            "memory.max" => "MemoryMax",
+            "memory.swap.max" => "MemorySwapMax",
+            "pids.max" => "TasksMax",
+            _ => continue,
+        };
+        // Other spellings stay cgroupfs-only, as any other unified file.
+        if let Some(value) = super::super::stats::parse_number(value.trim()) {
+            add(name, value);
+        }
     }
     properties
 }
@@ -200,19 +261,62 @@ mod tests {
 
     #[test]
     fn limits_become_properties() {
-        let resources: crate::spec::Resources = serde_json::from_str(
-            r#"{"memory":{"limit":1048576,"swap":3145728},"pids":{"limit":-1},"cpu":{"shares":1024}}"#,
-        )
-        .unwrap();
-        let plan = ResourcePlan::from_spec(&resources).unwrap();
-        let names: Vec<(String, Value)> = resource_properties(&plan);
+        let plan = |json: &str| {
+            let resources: crate::spec::Resources = serde_json::from_str(json).unwrap();
+            ResourcePlan::for_update(&resources).unwrap()
+        };
+        let names: Vec<(String, Value)> = resource_properties(
+            &plan(
+                r#"{"memory":{"limit":1048576,"swap":3145728},"pids":{"limit":-1},
+                    "cpu":{"shares":1024,"quota":50000,"period":200000},
+                    "blockIO":{"weight":500},
+                    "unified":{"memory.high":"max","memory.min":"4096","io.max":"8:0 rbps=1"}}"#,
+            ),
+            Current::default(),
+        );
+        let property = |name: &str, value: u64| (name.to_owned(), Value::U64(value));
         assert_eq!(
             names,
             [
-                ("MemoryMax".to_owned(), Value::U64(1048576)),
-                ("MemorySwapMax".to_owned(), Value::U64(2097152)),
-                ("TasksMax".to_owned(), Value::U64(u64::MAX)),
-                ("CPUWeight".to_owned(), Value::U64(39)),
+                property("MemoryMax", 1048576),
+                property("MemorySwapMax", 2097152),
+                property("TasksMax", u64::MAX),
+                property("CPUWeight", 39),
+                property("CPUQuotaPeriodUSec", 200_000),
+                property("CPUQuotaPerSecUSec", 250_000),
+                property("IOWeight", 4950),
+                property("MemoryHigh", u64::MAX),
+                property("MemoryMin", 4096),
+            ]
+        );
+        // A quota alone is per the scope's period, else systemd's default.
+        let quota = plan(r#"{"cpu":{"quota":20000}}"#);
+        let current = Current {
+            cpu_period: Some(50_000),
+            memory_max: Some(1 << 20),
+        };
+        assert_eq!(
+            resource_properties(&quota, current),
+            [property("CPUQuotaPerSecUSec", 400_000)]
+        );
+        assert_eq!(
+            resource_properties(&quota, Current::default()),
+            [property("CPUQuotaPerSecUSec", 200_000)]
+        );
+        assert_eq!(
+            resource_properties(&plan(r#"{"cpu":{"quota":-1}}"#), Current::default()),
+            [property("CPUQuotaPerSecUSec", u64::MAX)]
+        );
+        // Swap against the current memory limit; unlimited swap is said.
+        assert_eq!(
+            resource_properties(&plan(r#"{"memory":{"swap":3145728}}"#), current),
+            [property("MemorySwapMax", 2 << 20)]
+        );
+        assert_eq!(
+            resource_properties(&plan(r#"{"memory":{"limit":-1,"swap":-1}}"#), current),
+            [
+                property("MemoryMax", u64::MAX),
+                property("MemorySwapMax", u64::MAX)
             ]
         );
     }

@@ -194,7 +194,7 @@ pub(crate) fn cpu_weight(shares: u64) -> u64 {
 }
 
 /// A blkio weight (10 to 1000) as an io.weight (1 to 10000).
-pub(super) fn io_weight(weight: u16) -> u64 {
+pub(crate) fn io_weight(weight: u16) -> u64 {
     1 + (u64::from(weight.max(10)) - 10) * 9999 / 990
 }
 

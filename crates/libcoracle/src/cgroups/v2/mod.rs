@@ -23,7 +23,7 @@ use super::stats::{parse_flat_keyed, read_optional, Stats};
 use super::CgroupError;
 use crate::sys;
 use apply::{apply, controllers_used};
-pub(crate) use apply::{cpu_weight, reject_v1_only};
+pub(crate) use apply::{cpu_weight, io_weight, reject_v1_only};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Seek as _};
@@ -284,6 +284,8 @@ impl V2Cgroup {
             // One write kills the whole subtree, forks in flight included.
             match write_control(&self.path().join("cgroup.kill"), "1") {
                 Ok(()) => return Ok(()),
+                // Emptied and removed meanwhile (systemd removes a scope's).
+                Err(e) if vanished(&e) && self.is_gone() => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {} // before 5.14
                 Err(source) => {
                     return Err(CgroupError::Write {
@@ -352,15 +354,14 @@ impl V2Cgroup {
             path: dir.to_owned(),
             source,
         };
-        let mut events = match Events::open(dir) {
-            Ok(events) => events,
-            Err(CgroupError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                return Ok(());
-            }
+        // systemd removes a scope's directory itself once it is empty,
+        // possibly while this reads it.
+        let emptied = Events::open(dir).and_then(|mut events| events.wait_for("populated", "0"));
+        match emptied {
+            Ok(true) => {}
+            Ok(false) => return Err(remove_error(io::Error::from_raw_os_error(libc::EBUSY))),
+            Err(CgroupError::Read { source, .. }) if vanished(&source) => return Ok(()),
             Err(e) => return Err(e),
-        };
-        if !events.wait_for("populated", "0")? {
-            return Err(remove_error(io::Error::from_raw_os_error(libc::EBUSY)));
         }
         remove_tree(dir).map_err(remove_error)?;
         remove_created_parents(dir, self.record.created);
@@ -371,6 +372,12 @@ impl V2Cgroup {
     pub(crate) fn host_path(&self) -> &Path {
         self.path()
     }
+}
+
+/// Whether a read failed because the cgroup is gone: its directory does
+/// not exist (`ENOENT`), or was removed while the file was open (`ENODEV`).
+fn vanished(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::NotFound || error.raw_os_error() == Some(libc::ENODEV)
 }
 
 /// The `cgroup.events` file of a cgroup, open to wait for changes.
