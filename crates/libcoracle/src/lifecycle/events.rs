@@ -89,8 +89,28 @@ struct Stream<'a> {
     interval: Duration,
 }
 
+/// How long a failed read may wait for the init's exit to explain it.
+const EXIT_GRACE_MS: i32 = 1_000;
+
 impl Stream<'_> {
+    /// Streams until the container stops. A read that fails because the
+    /// cgroup went away with the container ends the stream quietly: the
+    /// cgroup is emptied (and systemd removes a scope's) a moment before
+    /// the init's pidfd reports the exit.
     fn run(mut self, sink: &mut Sink<'_>) -> Result<(), Error> {
+        match self.follow(sink) {
+            Err(Error::Cgroup(_)) if self.init_exits_soon()? => Ok(()),
+            other => other,
+        }
+    }
+
+    fn init_exits_soon(&self) -> Result<bool, Error> {
+        let ready = sys::process::poll_readable(&[self.init.as_fd()], EXIT_GRACE_MS)
+            .map_err(Error::io("wait for the container"))?;
+        Ok(ready[0])
+    }
+
+    fn follow(&mut self, sink: &mut Sink<'_>) -> Result<(), Error> {
         let mut next_stats = Instant::now() + self.interval;
         loop {
             let timeout = next_stats.saturating_duration_since(Instant::now());
