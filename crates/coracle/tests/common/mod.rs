@@ -41,6 +41,11 @@ use std::time::{Duration, Instant};
 
 pub use serde_json;
 
+mod cg;
+// Only the cgroup tests use it.
+#[allow(unused_imports)]
+pub use cg::*;
+
 /// How long a state transition or a runtime command may take before the
 /// test is declared hung. Generous: it only bounds a hang, it asserts nothing.
 pub const DEADLINE: Duration = Duration::from_secs(60);
