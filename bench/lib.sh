@@ -111,7 +111,7 @@ cleanup_leftovers() {
         rt=${root##*/}
         bin=$(cat "$work/bin.$rt" 2>/dev/null) || continue
         for id in $({ timeout 20 "$bin" --root "$root" list -q 2>/dev/null
-            find "$root" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'; } | sort -u); do
+            find "$root" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n'; } | sort -u); do
             say "cleanup: $rt delete --force $id"
             timeout 20 "$bin" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
         done
