@@ -23,6 +23,7 @@ pub mod config;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;
+pub mod lsm;
 pub mod namespaces;
 pub mod process;
 pub mod procfs;

@@ -103,6 +103,7 @@ impl Runtime {
             })
             .transpose()?;
         let (channel, child_channel) = Channel::pair()?;
+        plan.apply_initial_affinity()?;
         let forked = sys::process::clone_process(0, cgroup.clone_target(), true)
             .map_err(Error::io("clone the exec process"))?;
         let (pid, pidfd) = match forked {

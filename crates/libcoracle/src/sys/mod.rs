@@ -8,6 +8,7 @@ pub mod caps;
 pub mod fs;
 pub mod mount;
 pub mod process;
+pub mod sched;
 pub mod seccomp;
 pub mod socket;
 pub mod term;
