@@ -289,3 +289,56 @@ fn exec_labels_without_the_module_fail_cleanly() {
     }
     assert_eq!(c.status(), "running");
 }
+
+/// The first field of /proc/uptime, in whole seconds.
+fn uptime_secs(text: &str) -> u64 {
+    let first = text.split_whitespace().next().expect("an uptime");
+    first.split('.').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn time_offsets_shift_the_containers_clocks() {
+    let t = Test::new();
+    let c = running(&t, |b| {
+        b.with_ns("time", None);
+        b.config["linux"]["timeOffsets"] = json!({
+            "boottime": {"secs": 864000, "nanosecs": 0},
+            "monotonic": {"secs": 3600, "nanosecs": 5}
+        });
+    });
+    let host = uptime_secs(&read(std::path::Path::new("/proc/uptime")));
+    let out = c
+        .exec(&["sh", "-c", "cat /proc/uptime; cat /proc/1/timens_offsets"])
+        .ok();
+    let mut lines = out.stdout.lines();
+    let inside = uptime_secs(lines.next().unwrap());
+    // The container booted ten days before the host did.
+    assert!(inside >= host + 864000, "{inside} vs host {host}: {out}");
+    let offsets: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(
+        offsets,
+        [["monotonic", "3600", "5"], ["boottime", "864000", "0"]],
+        "{out}"
+    );
+    // The runtime went back to its own time namespace: the init's differs
+    // from ours, and the test's (the runtime's parent) is the host's.
+    assert_ne!(ns_of(&c.pid.to_string(), "time"), ns_of("self", "time"));
+}
+
+#[test]
+fn time_offsets_need_a_new_time_namespace() {
+    refused(
+        |c| c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 1}}),
+        "linux.timeOffsets: needs a new time namespace",
+    );
+    refused(
+        |c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "time"}));
+            c["linux"]["timeOffsets"] = json!({"realtime": {"secs": 1}});
+        },
+        "linux.timeOffsets: unknown clock",
+    );
+}
