@@ -20,6 +20,7 @@ pub mod capabilities;
 pub mod cgroups;
 pub mod channel;
 pub mod config;
+pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;
