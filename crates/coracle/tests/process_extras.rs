@@ -342,3 +342,112 @@ fn time_offsets_need_a_new_time_namespace() {
         "linux.timeOffsets: unknown clock",
     );
 }
+
+/// Runs the runtime with `args` inside network namespace `ns` (nsenter
+/// changes nothing else, unlike `ip netns exec`, which remounts /sys).
+fn rt_in_netns(t: &Test, ns: &NetNs, args: &[&str]) -> Out {
+    let mut cmd = std::process::Command::new("nsenter");
+    cmd.arg(format!("--net={}", ns.path()))
+        .arg(runtime())
+        .arg("--root")
+        .arg(&t.root)
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    t.output(cmd)
+}
+
+/// A veth pair in `ns` whose end `dev` has an IPv4 and an IPv6 address.
+fn veth_with_addresses(ns: &NetNs, dev: &str, peer: &str) {
+    let ip = |args: &[&str]| {
+        let mut full = vec!["-n", ns.name.as_str()];
+        full.extend_from_slice(args);
+        host("ip", &full);
+    };
+    ip(&["link", "add", dev, "type", "veth", "peer", "name", peer]);
+    ip(&["addr", "add", "10.213.7.1/24", "dev", dev]);
+    ip(&["addr", "add", "fd00:213::1/64", "dev", dev, "nodad"]);
+}
+
+#[test]
+fn net_devices_move_into_the_container_with_their_addresses() {
+    let t = Test::new();
+    let ns = NetNs::new(&t);
+    veth_with_addresses(&ns, "ctdev0", "ctpeer0");
+    let mut b = t.bundle(&[]);
+    b.config["linux"]["netDevices"] = json!({"ctdev0": {"name": "eth9"}});
+    b.sh("ip -o link show eth9; ip -o addr show dev eth9");
+    b.save();
+    let id = t.id();
+    let out = rt_in_netns(&t, &ns, &["run", "--bundle", b.dir.to_str().unwrap(), &id]).ok();
+    t.assert_no_container(&id);
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert!(first.contains("eth9") && first.contains(",UP"), "{out}");
+    assert!(out.stdout.contains("inet 10.213.7.1/24"), "{out}");
+    assert!(out.stdout.contains("inet6 fd00:213::1/64"), "{out}");
+    // The end is gone from the runtime's namespace (the kernel destroys
+    // it with the container's namespace, and the pair with it).
+    let links = std::process::Command::new("ip")
+        .args(["-n", &ns.name, "-o", "link"])
+        .output()
+        .unwrap();
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert!(!links.contains("ctdev0"), "{links}");
+}
+
+#[test]
+fn net_device_name_templates_and_defaults() {
+    let t = Test::new();
+    let ns = NetNs::new(&t);
+    veth_with_addresses(&ns, "ctdev1", "ctpeer1");
+    let mut b = t.bundle(&[]);
+    // A template gets the first free number; no name keeps the host's.
+    b.config["linux"]["netDevices"] = json!({"ctdev1": {"name": "ct%d"}, "ctpeer1": {}});
+    b.sh("ip -o link show | cut -d: -f2 | cut -d@ -f1 | tr -d ' '");
+    b.save();
+    let id = t.id();
+    let out = rt_in_netns(&t, &ns, &["run", "--bundle", b.dir.to_str().unwrap(), &id]).ok();
+    let mut names: Vec<&str> = out.stdout.lines().collect();
+    names.sort();
+    assert_eq!(names, ["ct0", "ctpeer1", "lo"], "{out}");
+}
+
+#[test]
+fn net_device_errors_name_the_device_and_leave_nothing() {
+    let t = Test::new();
+    let ns = NetNs::new(&t);
+    veth_with_addresses(&ns, "ctdev2", "ctpeer2");
+    let mut b = t.bundle(&["true"]);
+    for (devices, expected) in [
+        (
+            json!({"nodev9": {}}),
+            "linux.netDevices: nodev9: no such device",
+        ),
+        (
+            json!({"ctdev2": {"name": "lo"}}),
+            "linux.netDevices: ctdev2: check the name inside: File exists",
+        ),
+        (
+            json!({"ctdev2": {"name": "a/b"}}),
+            "linux.netDevices: ctdev2: name",
+        ),
+    ] {
+        b.config["linux"]["netDevices"] = devices;
+        b.save();
+        let id = t.id();
+        let out = rt_in_netns(
+            &t,
+            &ns,
+            &["create", "--bundle", b.dir.to_str().unwrap(), &id],
+        );
+        let out = out.fails_with_one_line();
+        assert!(out.stderr.contains(expected), "{out}");
+        t.assert_no_container(&id);
+    }
+    // The device that could not be moved is still where it was.
+    host("ip", &["-n", &ns.name, "link", "show", "ctdev2"]);
+    // Without a network namespace of its own, nothing can be moved in.
+    b.without_ns("network");
+    b.config["linux"]["netDevices"] = json!({"ctdev2": {}});
+    let out = t.try_create(&b, &[]).err().expect("create must fail");
+    assert!(out.stderr.contains("needs a network namespace"), "{out}");
+}

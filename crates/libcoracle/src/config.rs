@@ -6,6 +6,7 @@ use crate::cgroups::{CgroupError, CgroupPlan};
 use crate::hooks::{self, HookError};
 use crate::lsm::{self, LsmError};
 use crate::namespaces::{Kind, NamespaceError, NamespacePlan};
+use crate::netdev::{NetDevError, NetDevicePlan};
 use crate::process::{ProcessError, ProcessPlan};
 use crate::rootfs::{RootfsError, RootfsOptions, RootfsPlan};
 use crate::seccomp::{SeccompError, SeccompPlan};
@@ -73,6 +74,9 @@ pub enum ConfigError {
     /// The seccomp profile.
     #[error(transparent)]
     Seccomp(#[from] SeccompError),
+    /// A network device.
+    #[error(transparent)]
+    NetDevices(#[from] NetDevError),
 }
 
 /// How the command line asked for the container to be made.
@@ -103,6 +107,8 @@ pub struct Plan {
     pub process: ProcessPlan,
     /// The container's cgroup.
     pub cgroup: CgroupPlan,
+    /// Network devices to move into the container.
+    pub net_devices: NetDevicePlan,
     /// The compiled seccomp filter, if the config has one.
     pub seccomp: Option<SeccompPlan>,
     /// Whether the filter came from the cache.
@@ -148,6 +154,7 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
             "a new mount namespace in linux.namespaces",
         ));
     }
+    let net_devices = NetDevicePlan::from_spec(spec.linux.as_ref(), &namespaces)?;
     let hooks = spec.hooks.clone().unwrap_or_default();
     for (kind, list) in hook_lists(&hooks) {
         hooks::validate(kind, list)?;
@@ -175,6 +182,7 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
         rootfs,
         process,
         cgroup,
+        net_devices,
         seccomp,
         seccomp_cached,
     })

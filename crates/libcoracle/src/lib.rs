@@ -26,6 +26,7 @@ pub mod init;
 pub mod lifecycle;
 pub mod lsm;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;

@@ -7,7 +7,7 @@ use crate::procfs::{Procfs, ProcfsError};
 use crate::spec::{IdMapping, Spec};
 use crate::sys;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use thiserror::Error;
 
 /// Errors of namespace handling.
@@ -347,6 +347,14 @@ impl NamespacePlan {
     /// joined), rather than the runtime's.
     pub fn has(&self, kind: Kind) -> bool {
         self.is_new(kind) || self.joined.iter().any(|(k, _)| *k == kind)
+    }
+
+    /// The namespace of `kind` the container joins, if it joins one.
+    pub fn joined(&self, kind: Kind) -> Option<BorrowedFd<'_>> {
+        self.joined
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, fd)| fd.as_fd())
     }
 
     /// The `CLONE_NEW*` flags of the namespaces created by the clone.

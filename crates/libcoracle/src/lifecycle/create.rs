@@ -147,6 +147,10 @@ impl Runtime {
             plan.namespaces.write_id_maps(pid)?;
             trace.phase("id maps");
         }
+        if !plan.net_devices.is_empty() {
+            plan.net_devices.move_into(&plan.namespaces, pid)?;
+            trace.phase("network devices");
+        }
         if let Some(score) = plan.process.oom_score_adj {
             std::fs::write(format!("/proc/{pid}/oom_score_adj"), score.to_string())
                 .map_err(Error::io("process.oomScoreAdj: write oom_score_adj"))?;

@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod fs;
 pub mod mount;
+pub mod netlink;
 pub mod process;
 pub mod sched;
 pub mod seccomp;
