@@ -598,3 +598,39 @@ fn podmans_default_profile_runs_a_container_and_denies_what_it_should() {
     );
     assert!(out.stdout.contains("Seccomp:\t2\n"), "{out}");
 }
+
+#[test]
+fn exec_gets_the_containers_filter() {
+    let t = Test::new();
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 122}
+    ]));
+    let c = t.create(&b);
+    c.start();
+    wait_for_comm(c.pid, "sleep");
+    let out = c
+        .exec(&[
+            "sh",
+            "-c",
+            "grep ^Seccomp: /proc/self/status; mkdir /tmp/e 2>&1; true",
+        ])
+        .ok();
+    assert!(out.stdout.starts_with("Seccomp:\t2\n"), "{out}");
+    assert!(out.stdout.contains("Disk quota exceeded"), "{out}");
+    // A process.json without noNewPrivileges: the filter goes in before
+    // its user change.
+    let process = json!({
+        "user": {"uid": 1000, "gid": 1000},
+        "args": ["sh", "-c", "mkdir /tmp/e2 2>&1; id -u"],
+        "env": [PATH_ENV],
+        "cwd": "/"
+    });
+    let file = t.dir.join("process.json");
+    fs::write(&file, serde_json::to_vec(&process).unwrap()).unwrap();
+    let out = t
+        .rt(&["exec", "--process", file.to_str().unwrap(), &c.id])
+        .ok();
+    assert!(out.stdout.contains("Disk quota exceeded"), "{out}");
+    assert!(out.stdout.ends_with("1000\n"), "{out}");
+}
