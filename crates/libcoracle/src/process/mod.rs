@@ -7,8 +7,11 @@
 //! container side then calls, in this order (after `pivot_root`):
 //! [`ProcessPlan::apply_rlimits`] (raising a hard limit needs
 //! `CAP_SYS_RESOURCE`, so before the capabilities go),
-//! [`ProcessPlan::enter_cwd`], [`ProcessPlan::become_user`],
-//! [`ProcessPlan::resolve_executable`] and [`ProcessPlan::exec`].
+//! [`ProcessPlan::resolve_executable`], [`ProcessPlan::apply_scheduling`]
+//! and [`ProcessPlan::apply_linux_attributes`] (raising a priority needs
+//! `CAP_SYS_NICE`), the security labels ([`crate::lsm`]),
+//! [`ProcessPlan::become_user`], [`ProcessPlan::enter_cwd`], for `exec`
+//! [`ProcessPlan::apply_final_affinity`], and [`ProcessPlan::exec`].
 
 mod exec;
 mod identity;
