@@ -4,6 +4,7 @@
 use crate::args::{self, Matches};
 use crate::help;
 use crate::table::{find_command, Cmd};
+use libcoracle::features;
 use libcoracle::lifecycle::{self, ContainerSummary, CreateOptions, ExecOptions, Runtime};
 use libcoracle::process::parse_signal;
 use std::fs::OpenOptions;
@@ -110,7 +111,10 @@ pub fn execute(runtime: &Runtime, call: &Matches) -> Result<i32, Error> {
         Cmd::Help => print_help(call).map(|()| 0)?,
         Cmd::Pause => runtime.pause(id).map(|()| 0)?,
         Cmd::Resume => runtime.resume(id).map(|()| 0)?,
-        Cmd::Update | Cmd::Events | Cmd::Features => return Err(Error::NotYet(command.name)),
+        Cmd::Features => {
+            print(&format!("{}\n", features::features().to_json_pretty())).map(|()| 0)?
+        }
+        Cmd::Update | Cmd::Events => return Err(Error::NotYet(command.name)),
         Cmd::Checkpoint | Cmd::Restore => return Err(Error::Unsupported(command.name)),
     };
     Ok(code)

@@ -129,6 +129,7 @@ impl Runtime {
         let fifo = dir.open_fifo_path()?;
         let (channel, child_channel) = Channel::pair()?;
         plan.namespaces.enter_pid_for_children()?;
+        let time_ns = plan.namespaces.enter_time_for_children()?;
         let cgroup_views = views_of(&cgroup);
         // Born in its cgroup (v2), the init gets its cgroup namespace with
         // the clone; otherwise it makes it once it has joined.
@@ -160,6 +161,7 @@ impl Runtime {
             }
             Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
         };
+        drop(time_ns);
         undo.pid = Some(pid);
         undo.cgroup = Some(cgroup);
         drop(child_channel);
@@ -169,6 +171,10 @@ impl Runtime {
         if plan.namespaces.needs_id_maps() {
             plan.namespaces.write_id_maps(pid)?;
             trace.phase("id maps");
+        }
+        if !plan.net_devices.is_empty() {
+            plan.net_devices.move_into(&plan.namespaces, pid)?;
+            trace.phase("network devices");
         }
         if let Some(score) = plan.process.oom_score_adj {
             std::fs::write(format!("/proc/{pid}/oom_score_adj"), score.to_string())

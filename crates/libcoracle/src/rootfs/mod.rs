@@ -26,6 +26,8 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
+pub use options::known_mount_options;
+
 use crate::spec::Spec;
 use crate::sys;
 use paths::InnerPath;
