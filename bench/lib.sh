@@ -46,66 +46,24 @@ ensure_crun_cgroup_layout() {
     fi
 }
 
-# A busybox rootfs: the static binary plus one symlink per applet.
-make_rootfs() {
-    local root=$1 applet
-    mkdir -p "$root"/{bin,dev,etc,proc,sys,tmp,root}
-    cp /bin/busybox "$root/bin/busybox"
-    for applet in $("$root/bin/busybox" --list); do
-        [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
-    done
-    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-    printf 'root:x:0:\n' >"$root/etc/group"
-}
-
-# The base config.json: what `runc spec` writes plus Podman's default
-# capabilities. The driver fills in linux.cgroupsPath and process.args for
-# each container; root.path is absolute so every container shares one rootfs.
-make_base_config() {
-    local rootfs=$1
-    jq -n --arg rootfs "$rootfs" '
+# The benchmark's bundle: the project's busybox bundle (scripts/make-bundle.sh,
+# what `runc spec` writes) running /bin/true, with Podman's default
+# capabilities, no /tmp mount, and an absolute root.path so that every
+# container shares one rootfs. The driver fills in linux.cgroupsPath and
+# process.args for each container. Writes DIR/rootfs and prints the config.
+make_bundle() {
+    local dir=$1
+    "$REPO/scripts/make-bundle.sh" "$dir" /bin/true >/dev/null
+    jq --arg rootfs "$dir/rootfs" '
       ["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FOWNER","CAP_FSETID","CAP_KILL",
        "CAP_NET_BIND_SERVICE","CAP_SETFCAP","CAP_SETGID","CAP_SETPCAP",
        "CAP_SETUID","CAP_SYS_CHROOT"] as $caps |
-      {
-        ociVersion: "1.0.2",
-        process: {
-          terminal: false,
-          user: {uid: 0, gid: 0},
-          args: ["/bin/true"],
-          env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-          cwd: "/",
-          capabilities: {bounding: $caps, effective: $caps, permitted: $caps},
-          rlimits: [{type: "RLIMIT_NOFILE", hard: 1024, soft: 1024}],
-          noNewPrivileges: true
-        },
-        root: {path: $rootfs, readonly: true},
-        hostname: "bench",
-        mounts: [
-          {destination: "/proc", type: "proc", source: "proc"},
-          {destination: "/dev", type: "tmpfs", source: "tmpfs",
-           options: ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-          {destination: "/dev/pts", type: "devpts", source: "devpts",
-           options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-          {destination: "/dev/shm", type: "tmpfs", source: "shm",
-           options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-          {destination: "/dev/mqueue", type: "mqueue", source: "mqueue",
-           options: ["nosuid", "noexec", "nodev"]},
-          {destination: "/sys", type: "sysfs", source: "sysfs",
-           options: ["nosuid", "noexec", "nodev", "ro"]}
-        ],
-        linux: {
-          cgroupsPath: "",
-          resources: {devices: [{allow: false, access: "rwm"}]},
-          namespaces: [{type: "pid"}, {type: "network"}, {type: "ipc"},
-                       {type: "uts"}, {type: "mount"}],
-          maskedPaths: ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                        "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-          readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                          "/proc/sysrq-trigger"]
-        }
-      }'
+      .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps}
+      | .process.env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]
+      | .root.path = $rootfs | .hostname = "bench"
+      | .mounts |= map(select(.destination != "/tmp"))
+      | .linux.cgroupsPath = ""
+      | .linux.resources = {devices: [{allow: false, access: "rwm"}]}' "$dir/config.json"
 }
 
 # Podman's seccomp.json (containers' format, with arch and capability
@@ -153,7 +111,7 @@ cleanup_leftovers() {
         rt=${root##*/}
         bin=$(cat "$work/bin.$rt" 2>/dev/null) || continue
         for id in $({ timeout 20 "$bin" --root "$root" list -q 2>/dev/null
-            find "$root" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'; } | sort -u); do
+            find "$root" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n'; } | sort -u); do
             say "cleanup: $rt delete --force $id"
             timeout 20 "$bin" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
         done

@@ -106,8 +106,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "bundle in $WORK (busybox rootfs, config.json via jq)"
-make_rootfs "$WORK/rootfs"
-make_base_config "$WORK/rootfs" >"$WORK/config-plain.json"
+make_bundle "$WORK/bundle" >"$WORK/config-plain.json"
 add_podman_seccomp "$WORK/config-plain.json" "$SECCOMP_PROFILE" >"$WORK/config-seccomp.json"
 add_limits "$WORK/config-plain.json" >"$WORK/config-limits.json"
 

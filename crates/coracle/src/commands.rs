@@ -7,6 +7,7 @@ mod update;
 use crate::args::{self, Matches};
 use crate::help;
 use crate::table::{find_command, Cmd};
+use libcoracle::features;
 use libcoracle::lifecycle::{self, ContainerSummary, CreateOptions, ExecOptions, Runtime};
 use libcoracle::process::parse_signal;
 use std::fs::OpenOptions;
@@ -81,9 +82,6 @@ pub enum Error {
         /// Why.
         why: &'static str,
     },
-    /// A command the library does not implement yet.
-    #[error("{0} is not supported yet")]
-    NotYet(&'static str),
     /// A command coracle will not implement.
     #[error("{0} is not supported: coracle cannot checkpoint or restore containers")]
     Unsupported(&'static str),
@@ -96,7 +94,6 @@ impl Error {
             Error::Usage(_)
             | Error::UpdateConflict(_)
             | Error::NotSupportedFlag { .. }
-            | Error::NotYet(_)
             | Error::Unsupported(_) => {
                 format!("coracle: {self}")
             }
@@ -138,7 +135,9 @@ pub fn execute(runtime: &Runtime, call: &Matches) -> Result<i32, Error> {
         Cmd::Resume => runtime.resume(id).map(|()| 0)?,
         Cmd::Update => runtime.update(id, &update::resources(call)?).map(|()| 0)?,
         Cmd::Events => events::events(runtime, call).map(|()| 0)?,
-        Cmd::Features => return Err(Error::NotYet(command.name)),
+        Cmd::Features => {
+            print(&format!("{}\n", features::features().to_json_pretty())).map(|()| 0)?
+        }
         Cmd::Checkpoint | Cmd::Restore => return Err(Error::Unsupported(command.name)),
     };
     Ok(code)
@@ -542,10 +541,6 @@ mod tests {
         assert_eq!(
             Error::BadSignal("FOO".to_string()).line("kill"),
             "coracle kill: invalid signal 'FOO'"
-        );
-        assert_eq!(
-            Error::NotYet("features").line("features"),
-            "coracle: features is not supported yet"
         );
         assert_eq!(
             Error::UpdateConflict("memory").line("update"),

@@ -572,3 +572,25 @@ fn zombie_init_is_stopped() {
     assert!(stat.is_empty() || stat.contains(") Z "), "{stat}");
     c.delete();
 }
+
+/// `run` in the foreground with a terminal and no console socket relays the
+/// terminal itself, as runc does: the process gets a pty, input arrives
+/// through it (end of input as the terminal's end of file), and the exit
+/// code comes through.
+#[test]
+fn run_with_a_terminal_and_no_console_socket_relays_it() {
+    let t = Test::new();
+    let mut b = t.bundle(&["sh"]);
+    b.config["process"]["terminal"] = json!(true);
+    let input = t.host_dir("relay-input").join("input");
+    fs::write(&input, "tty; echo relayed-$((40+2)); exit 6\n").unwrap();
+    b.save();
+    let id = t.id();
+    let mut cmd = t.command();
+    cmd.stdin(fs::File::open(&input).unwrap());
+    cmd.args(["run", "--bundle"]).arg(&b.dir).arg(&id);
+    let out = t.output(cmd).code_is(6);
+    assert!(out.stdout.contains("/dev/pts/0"), "{}", out.stdout);
+    assert!(out.stdout.contains("relayed-42"), "{}", out.stdout);
+    t.assert_no_container(&id);
+}

@@ -4,12 +4,16 @@
 
 use crate::cgroups::{CgroupError, CgroupPlan};
 use crate::hooks::{self, HookError};
+use crate::lsm::{self, LsmError};
 use crate::namespaces::{Kind, NamespaceError, NamespacePlan};
+use crate::netdev::{NetDevError, NetDevicePlan};
 use crate::process::{ProcessError, ProcessPlan};
 use crate::rootfs::{RootfsError, RootfsOptions, RootfsPlan};
 use crate::seccomp::{SeccompError, SeccompPlan};
 use crate::spec::{Hooks, Spec};
+use crate::sys;
 use std::io;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -41,6 +45,17 @@ pub enum ConfigError {
     /// A field this build does not implement yet.
     #[error("config.json: {0} is not supported yet")]
     Unsupported(&'static str),
+    /// A field this host cannot honour.
+    #[error("config.json: {field}: {why}")]
+    Unavailable {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        why: &'static str,
+    },
+    /// A security label.
+    #[error(transparent)]
+    Lsm(#[from] LsmError),
     /// A namespace field.
     #[error(transparent)]
     Namespaces(#[from] NamespaceError),
@@ -59,6 +74,9 @@ pub enum ConfigError {
     /// The seccomp profile.
     #[error(transparent)]
     Seccomp(#[from] SeccompError),
+    /// A network device.
+    #[error(transparent)]
+    NetDevices(#[from] NetDevError),
 }
 
 /// How the command line asked for the container to be made.
@@ -89,6 +107,8 @@ pub struct Plan {
     pub process: ProcessPlan,
     /// The container's cgroup.
     pub cgroup: CgroupPlan,
+    /// Network devices to move into the container.
+    pub net_devices: NetDevicePlan,
     /// The compiled seccomp filter, if the config has one.
     pub seccomp: Option<SeccompPlan>,
     /// Whether the filter came from the cache.
@@ -134,6 +154,7 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
             "a new mount namespace in linux.namespaces",
         ));
     }
+    let net_devices = NetDevicePlan::from_spec(spec.linux.as_ref(), &namespaces)?;
     let hooks = spec.hooks.clone().unwrap_or_default();
     for (kind, list) in hook_lists(&hooks) {
         hooks::validate(kind, list)?;
@@ -145,7 +166,7 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
             no_pivot: options.no_pivot,
         },
     )?;
-    let process = ProcessPlan::from_spec(process)?;
+    let process = ProcessPlan::from_spec(process)?.with_linux(spec.linux.as_ref())?;
     let cgroup = CgroupPlan::from_spec(&spec, options.id, options.systemd_cgroup)?;
     let (seccomp, seccomp_cached) = match spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
         Some(profile) => {
@@ -161,6 +182,7 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
         rootfs,
         process,
         cgroup,
+        net_devices,
         seccomp,
         seccomp_cached,
     })
@@ -188,41 +210,35 @@ fn check_version(version: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Fields whose support comes with a later piece of work: refused by name
-/// rather than silently ignored.
+/// Fields this host or build cannot honour: refused by name rather than
+/// silently ignored.
 fn check_unsupported(spec: &Spec) -> Result<(), ConfigError> {
-    let process = spec.process.clone().unwrap_or_default();
-    if process
-        .apparmor_profile
-        .as_deref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        return Err(ConfigError::Unsupported(
-            "process.apparmorProfile (AppArmor is not enabled on this host)",
-        ));
-    }
-    let unsupported_process = [
-        (process.io_priority.is_some(), "process.ioPriority"),
-        (process.scheduler.is_some(), "process.scheduler"),
-        (
-            process.exec_cpu_affinity.is_some(),
-            "process.execCPUAffinity",
-        ),
-    ];
-    let linux = spec.linux.clone().unwrap_or_default();
-    let unsupported_linux = [
-        (linux.personality.is_some(), "linux.personality"),
-        (!linux.time_offsets.is_empty(), "linux.timeOffsets"),
-        (linux.memory_policy.is_some(), "linux.memoryPolicy"),
-        (!linux.net_devices.is_empty(), "linux.netDevices"),
-        (linux.intel_rdt.is_some(), "linux.intelRdt"),
-    ];
-    for (present, field) in unsupported_process.into_iter().chain(unsupported_linux) {
-        if present {
-            return Err(ConfigError::Unsupported(field));
-        }
+    let linux = spec.linux.as_ref();
+    lsm::check_mount_label(linux)?;
+    if linux.is_some_and(|l| l.intel_rdt.is_some()) {
+        return Err(if resctrl_mounted() {
+            ConfigError::Unsupported("linux.intelRdt")
+        } else {
+            ConfigError::Unavailable {
+                field: "linux.intelRdt",
+                why: "resctrl is not mounted at /sys/fs/resctrl (no Intel RDT on this host)",
+            }
+        });
     }
     Ok(())
+}
+
+/// Whether the resctrl filesystem of Intel RDT is mounted at its place.
+fn resctrl_mounted() -> bool {
+    const RDTGROUP_SUPER_MAGIC: i64 = 0x0765_5821;
+    sys::fs::openat(
+        None,
+        c"/sys/fs/resctrl",
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+    )
+    .and_then(|dir| sys::fs::fstatfs_type(dir.as_fd()))
+    .is_ok_and(|magic| magic == RDTGROUP_SUPER_MAGIC)
 }
 
 #[cfg(test)]

@@ -256,8 +256,9 @@ fn exchange_create_hooks(plan: &Plan, channel: &Channel) -> Result<Option<String
 }
 
 /// The last steps before `execve`, shared by the init and `exec`: limits,
-/// the executable, the terminal, the identity, the cwd, the descriptors,
-/// and the seccomp filter when it cannot wait until just before `execve`.
+/// the executable, the terminal, scheduling, personality and memory
+/// policy, security labels, the identity, the cwd, the descriptors, and
+/// the seccomp filter when it cannot wait until just before `execve`.
 /// A filter's notify listener is sent to the runtime over `channel`.
 fn become_process(
     process: &ProcessPlan,
@@ -272,6 +273,17 @@ fn become_process(
         .map_err(step("find the executable"))?;
     if let Some(pty) = pty {
         terminal::become_controlling(&pty.peer).map_err(step("terminal"))?;
+    }
+    process.apply_scheduling().map_err(step("scheduling"))?;
+    process
+        .apply_linux_attributes()
+        .map_err(step("personality and memory policy"))?;
+    if !process.lsm.is_empty() {
+        let procfs = Procfs::open_private().map_err(step("open procfs"))?;
+        process
+            .lsm
+            .apply(&procfs)
+            .map_err(step("security labels"))?;
     }
     let at = seccomp.map(|filter| (filter, seccomp_point(filter, process)));
     if let Some((filter, SeccompAt::BeforeUser)) = at {
@@ -440,6 +452,9 @@ fn prepare_exec(args: &ExecArgs<'_>) -> Result<CString, StepError> {
         args.seccomp,
         &args.channel,
     )?;
+    args.process
+        .apply_final_affinity()
+        .map_err(step("CPU affinity"))?;
     install_seccomp_last(args.seccomp, args.process)?;
     Ok(exe)
 }

@@ -8,7 +8,9 @@
 //!   `execve`);
 //! - one module per concept of the specification: [`namespaces`],
 //!   [`rootfs`], [`cgroups`], [`capabilities`], [`process`], [`hooks`],
-//!   [`terminal`], [`procfs`], plus [`channel`] and [`trace`];
+//!   [`terminal`], [`procfs`], [`seccomp`], [`lsm`] (security labels),
+//!   [`netdev`] (network devices), [`features`], plus [`channel`] and
+//!   [`trace`];
 //! - [`spec`], the specification's documents as types, and [`sys`], the thin
 //!   system-call layer and the only place with `unsafe`.
 
@@ -20,10 +22,13 @@ pub mod capabilities;
 pub mod cgroups;
 pub mod channel;
 pub mod config;
+pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod lifecycle;
+pub mod lsm;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;

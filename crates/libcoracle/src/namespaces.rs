@@ -7,7 +7,7 @@ use crate::procfs::{Procfs, ProcfsError};
 use crate::spec::{IdMapping, Spec};
 use crate::sys;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use thiserror::Error;
 
 /// Errors of namespace handling.
@@ -64,6 +64,20 @@ pub enum NamespaceError {
         /// The OS error.
         source: io::Error,
     },
+    /// `linux.timeOffsets` cannot be used as given.
+    #[error("linux.timeOffsets: {0}")]
+    TimeOffsets(String),
+    /// Making the time namespace with its offsets failed.
+    #[error("linux.timeOffsets: {step}: {source}")]
+    Time {
+        /// The step, such as "unshare the time namespace".
+        step: &'static str,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Writing the offsets failed.
+    #[error("linux.timeOffsets: {0}")]
+    TimeOffsetsWrite(#[source] ProcfsError),
     /// Setting the host or domain name failed.
     #[error("set {what}: {source}")]
     Uts {
@@ -81,7 +95,9 @@ impl NamespaceError {
             NamespaceError::Path { source, .. }
             | NamespaceError::Join { source, .. }
             | NamespaceError::IdMap { source, .. }
-            | NamespaceError::Uts { source, .. } => source.raw_os_error().unwrap_or(0),
+            | NamespaceError::Uts { source, .. }
+            | NamespaceError::Time { source, .. } => source.raw_os_error().unwrap_or(0),
+            NamespaceError::TimeOffsetsWrite(err) => err.errno(),
             _ => 0,
         }
     }
@@ -174,6 +190,22 @@ pub struct NamespacePlan {
     hostname: Option<String>,
     domainname: Option<String>,
     sysctl: Vec<(String, String)>,
+    /// The text of `timens_offsets`; empty without offsets.
+    time_offsets: String,
+}
+
+/// The runtime's own time namespace, to return to once the init is born
+/// in the new one (see [`NamespacePlan::enter_time_for_children`]).
+#[derive(Debug)]
+pub struct TimeNamespaceGuard(OwnedFd);
+
+impl Drop for TimeNamespaceGuard {
+    /// Puts the runtime back in its own time namespace, so that the hooks
+    /// it runs later do not see the container's clocks. Should that fail,
+    /// only those hooks' clocks are off: there is no one to tell.
+    fn drop(&mut self) {
+        let _ = sys::process::setns(self.0.as_fd(), libc::CLONE_NEWTIME);
+    }
 }
 
 impl NamespacePlan {
@@ -189,6 +221,7 @@ impl NamespacePlan {
             hostname: spec.hostname.clone(),
             domainname: spec.domainname.clone(),
             sysctl: Vec::new(),
+            time_offsets: String::new(),
         };
         for (index, entry) in linux.namespaces.iter().enumerate() {
             let kind = Kind::from_name(&entry.typ)
@@ -202,6 +235,7 @@ impl NamespacePlan {
             }
         }
         plan.check_needs()?;
+        plan.time_offsets = plan.check_time_offsets(&linux.time_offsets)?;
         plan.sysctl = linux
             .sysctl
             .iter()
@@ -234,6 +268,36 @@ impl NamespacePlan {
             });
         }
         Ok(())
+    }
+
+    /// The `timens_offsets` text of `linux.timeOffsets`: clocks
+    /// `monotonic` and `boottime`, nanoseconds below one second, and a new
+    /// time namespace to put them in (a joined one has its offsets).
+    fn check_time_offsets(
+        &self,
+        offsets: &std::collections::BTreeMap<String, crate::spec::TimeOffset>,
+    ) -> Result<String, NamespaceError> {
+        if offsets.is_empty() {
+            return Ok(String::new());
+        }
+        if !self.is_new(Kind::Time) {
+            return Err(NamespaceError::TimeOffsets(
+                "needs a new time namespace in linux.namespaces".into(),
+            ));
+        }
+        let mut text = String::new();
+        for (clock, offset) in offsets {
+            if clock != "monotonic" && clock != "boottime" {
+                let message = format!("unknown clock {clock:?} (monotonic or boottime)");
+                return Err(NamespaceError::TimeOffsets(message));
+            }
+            if offset.nanosecs >= 1_000_000_000 {
+                let message = format!("{clock}: nanosecs {} is not below 1e9", offset.nanosecs);
+                return Err(NamespaceError::TimeOffsets(message));
+            }
+            text.push_str(&format!("{clock} {} {}\n", offset.secs, offset.nanosecs));
+        }
+        Ok(text)
     }
 
     /// Which namespace isolates the sysctl `key`, as the kernel defines it;
@@ -285,11 +349,50 @@ impl NamespacePlan {
         self.is_new(kind) || self.joined.iter().any(|(k, _)| *k == kind)
     }
 
+    /// The namespace of `kind` the container joins, if it joins one.
+    pub fn joined(&self, kind: Kind) -> Option<BorrowedFd<'_>> {
+        self.joined
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, fd)| fd.as_fd())
+    }
+
     /// The `CLONE_NEW*` flags of the namespaces created by the clone.
+    /// A new time namespace with offsets is made by
+    /// [`Self::enter_time_for_children`] instead.
     pub fn clone_flags(&self) -> u64 {
         self.new
             .iter()
+            .filter(|&&kind| kind != Kind::Time || self.time_offsets.is_empty())
             .fold(0, |flags, kind| flags | kind.flag() as u64)
+    }
+
+    /// In the runtime, before the clone, with `linux.timeOffsets`: makes
+    /// the time namespace for its children and writes the offsets, which
+    /// the kernel takes only until a process enters the namespace; the
+    /// init is then born in it, with no extra fork. Dropping the guard
+    /// (after the clone) puts the runtime back in its own namespace.
+    pub fn enter_time_for_children(&self) -> Result<Option<TimeNamespaceGuard>, NamespaceError> {
+        if self.time_offsets.is_empty() {
+            return Ok(None);
+        }
+        let own =
+            sys::fs::openat(None, c"/proc/self/ns/time", libc::O_RDONLY, 0).map_err(|source| {
+                NamespaceError::Time {
+                    step: "open the runtime's time namespace",
+                    source,
+                }
+            })?;
+        let guard = TimeNamespaceGuard(own);
+        sys::process::unshare(libc::CLONE_NEWTIME).map_err(|source| NamespaceError::Time {
+            step: "unshare the time namespace",
+            source,
+        })?;
+        let procfs = Procfs::open_private().map_err(NamespaceError::TimeOffsetsWrite)?;
+        procfs
+            .write("self/timens_offsets", self.time_offsets.as_bytes())
+            .map_err(NamespaceError::TimeOffsetsWrite)?;
+        Ok(Some(guard))
     }
 
     /// In the runtime, before the clone: enters a pid namespace to join for
@@ -507,5 +610,39 @@ mod tests {
         spec.linux.as_mut().unwrap().gid_mappings = vec![mapping];
         let plan = NamespacePlan::from_spec(&spec).unwrap();
         assert_eq!(plan.uid_map, "0 100000 65536\n");
+    }
+
+    #[test]
+    fn time_offsets_need_a_new_time_namespace() {
+        use crate::spec::TimeOffset;
+        let offset = |secs, nanosecs| TimeOffset { secs, nanosecs };
+        let mut spec = spec_with(&[("time", None), ("mount", None)]);
+        let linux = spec.linux.as_mut().unwrap();
+        linux
+            .time_offsets
+            .insert("boottime".into(), offset(86400, 5));
+        linux
+            .time_offsets
+            .insert("monotonic".into(), offset(-10, 0));
+        let plan = NamespacePlan::from_spec(&spec).unwrap();
+        assert_eq!(plan.time_offsets, "boottime 86400 5\nmonotonic -10 0\n");
+        assert_eq!(plan.clone_flags(), libc::CLONE_NEWNS as u64);
+        let mut bad = spec.clone();
+        let linux = bad.linux.as_mut().unwrap();
+        linux.time_offsets.insert("realtime".into(), offset(1, 0));
+        assert!(NamespacePlan::from_spec(&bad).is_err());
+        let mut bad = spec.clone();
+        let linux = bad.linux.as_mut().unwrap();
+        linux
+            .time_offsets
+            .insert("boottime".into(), offset(1, 1_000_000_000));
+        assert!(NamespacePlan::from_spec(&bad).is_err());
+        let mut bad = spec;
+        bad.linux.as_mut().unwrap().namespaces.remove(0);
+        let err = NamespacePlan::from_spec(&bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "linux.timeOffsets: needs a new time namespace in linux.namespaces"
+        );
     }
 }

@@ -67,6 +67,11 @@ impl Procfs {
             other => other,
         }
         .map_err(ProcfsError::Open)?;
+        Procfs::verified(root)
+    }
+
+    /// `root` as a procfs root, once `fstatfs` says it is on a procfs.
+    fn verified(root: OwnedFd) -> Result<Procfs, ProcfsError> {
         if fstatfs_type(root.as_fd()).map_err(ProcfsError::Open)? != libc::PROC_SUPER_MAGIC {
             return Err(ProcfsError::NotProcfs("the procfs root".into()));
         }
@@ -161,6 +166,21 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("open /proc/sys/../../etc/passwd: "));
+    }
+
+    #[test]
+    fn a_root_not_on_procfs_is_refused() {
+        let dir = std::env::temp_dir().join(format!("coracle-procfs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = CString::new(dir.to_str().unwrap()).unwrap();
+        let fd = openat(None, &path, libc::O_PATH | libc::O_DIRECTORY, 0).unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        let err = Procfs::verified(fd).unwrap_err();
+        assert_eq!(err.to_string(), "the procfs root is not on a procfs");
+        // A file below a procfs that is on another filesystem (here through
+        // a symlink, which the resolution refuses anyway) is never written.
+        let proc = Procfs::open_private().unwrap();
+        assert!(proc.open("self/cwd", libc::O_PATH).is_err());
     }
 
     #[test]

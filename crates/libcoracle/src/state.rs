@@ -357,7 +357,13 @@ impl Record {
 
 /// The state letter and start time of `pid`, from `/proc/PID/stat`.
 pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // One read into the stack: the line is well under a page, and `list`
+    // asks once per container.
+    let mut buf = [0u8; 1024];
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let len = file.read(&mut buf).ok()?;
+    let stat = std::str::from_utf8(&buf[..len]).ok()?;
     // The command name may hold spaces and parentheses: fields start after
     // the last ')'. Then: state (3), ..., starttime (22).
     let rest = &stat[stat.rfind(')')? + 2..];

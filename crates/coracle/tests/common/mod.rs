@@ -1453,46 +1453,9 @@ pub fn pass_fds(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> Vec<OwnedFd> {
     copies
 }
 
-/// Capability numbers of capabilities(7) used by the tests.
+/// The number of a capability of capabilities(7).
 pub fn cap_number(name: &str) -> u32 {
-    let names = [
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH",
-        "CAP_FOWNER",
-        "CAP_FSETID",
-        "CAP_KILL",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETPCAP",
-        "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN",
-        "CAP_NET_RAW",
-        "CAP_IPC_LOCK",
-        "CAP_IPC_OWNER",
-        "CAP_SYS_MODULE",
-        "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE",
-        "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN",
-        "CAP_SYS_BOOT",
-        "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE",
-        "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG",
-        "CAP_MKNOD",
-        "CAP_LEASE",
-        "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP",
-    ];
-    names
-        .iter()
-        .position(|n| *n == name)
-        .unwrap_or_else(|| panic!("unknown cap {name}")) as u32
+    libcoracle::capabilities::number_of(name).unwrap_or_else(|| panic!("unknown capability {name}"))
 }
 
 /// The mask of a set of capability names, as /proc/PID/status prints it.

@@ -21,6 +21,17 @@ use std::path::{Path, PathBuf};
 pub(super) struct Created {
     pub pid: i32,
     pub pidfd: OwnedFd,
+    /// With [`Console::Relay`] and a terminal: the runtime's end of the
+    /// console socket pair, where the pty master arrives.
+    pub console: Option<OwnedFd>,
+}
+
+/// Where the init sends the pty master of a terminal.
+pub(super) enum Console<'a> {
+    /// To the `--console-socket` (required with a terminal).
+    Socket(Option<&'a Path>),
+    /// To the runtime itself, which relays it (`run` in the foreground).
+    Relay,
 }
 
 /// Undoes a `create` that failed part-way: the init, the cgroup, the state
@@ -63,13 +74,15 @@ impl Runtime {
     /// Creates the container `id` from `options.bundle`: its init is set up
     /// and waits for [`start`](Runtime::start).
     pub fn create(&self, id: &str, options: &CreateOptions) -> Result<(), Error> {
-        self.create_container(id, options).map(|_| ())
+        let console = Console::Socket(options.console_socket.as_deref());
+        self.create_container(id, options, console).map(|_| ())
     }
 
     pub(super) fn create_container(
         &self,
         id: &str,
         options: &CreateOptions,
+        console: Console<'_>,
     ) -> Result<Created, Error> {
         let trace = &self.trace;
         trace.reset();
@@ -84,7 +97,9 @@ impl Runtime {
                 seccomp_cache: cache.as_deref(),
             },
         )?;
-        check_terminal(plan.process.terminal, options.console_socket.as_deref())?;
+        if let Console::Socket(path) = console {
+            check_terminal(plan.process.terminal, path)?;
+        }
         let preserve_fds = options.preserve_fds + pass_listen_fds(&mut plan);
         trace.phase(match (&plan.seccomp, plan.seccomp_cached) {
             (None, _) => "parse and validate config",
@@ -102,10 +117,19 @@ impl Runtime {
         trace.phase("state directory");
         let cgroup = Cgroup::create(&plan.cgroup)?;
         trace.phase("cgroup create");
-        let console_socket = connect_console(options.console_socket.as_deref())?;
+        let (console_socket, relay_end) = match console {
+            Console::Socket(path) => (connect_console(path)?, None),
+            Console::Relay if plan.process.terminal => {
+                let (ours, theirs) =
+                    sys::socket::stream_pair().map_err(Error::io("console socket pair"))?;
+                (Some(theirs), Some(ours))
+            }
+            Console::Relay => (None, None),
+        };
         let fifo = dir.open_fifo_path()?;
         let (channel, child_channel) = Channel::pair()?;
         plan.namespaces.enter_pid_for_children()?;
+        let time_ns = plan.namespaces.enter_time_for_children()?;
         let cgroup_views = views_of(&cgroup);
         // Born in its cgroup (v2), the init gets its cgroup namespace with
         // the clone; otherwise it makes it once it has joined.
@@ -137,6 +161,7 @@ impl Runtime {
             }
             Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
         };
+        drop(time_ns);
         undo.pid = Some(pid);
         undo.cgroup = Some(cgroup);
         drop(child_channel);
@@ -146,6 +171,10 @@ impl Runtime {
         if plan.namespaces.needs_id_maps() {
             plan.namespaces.write_id_maps(pid)?;
             trace.phase("id maps");
+        }
+        if !plan.net_devices.is_empty() {
+            plan.net_devices.move_into(&plan.namespaces, pid)?;
+            trace.phase("network devices");
         }
         if let Some(score) = plan.process.oom_score_adj {
             std::fs::write(format!("/proc/{pid}/oom_score_adj"), score.to_string())
@@ -175,7 +204,11 @@ impl Runtime {
         }
         trace.phase("record");
         undo.disarm();
-        Ok(Created { pid, pidfd })
+        Ok(Created {
+            pid,
+            pidfd,
+            console: relay_end,
+        })
     }
 
     /// Serves the init until it is ready: runs the runtime-side create hooks

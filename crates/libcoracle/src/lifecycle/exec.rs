@@ -103,6 +103,7 @@ impl Runtime {
             })
             .transpose()?;
         let (channel, child_channel) = Channel::pair()?;
+        plan.apply_initial_affinity()?;
         super::create::protect_runtime_binary()?;
         let forked = sys::process::clone_process(0, cgroup.clone_target(), true)
             .map_err(Error::io("clone the exec process"))?;

@@ -52,6 +52,9 @@ pub enum Error {
     /// The process of `exec`.
     #[error(transparent)]
     Process(#[from] ProcessError),
+    /// A network device to move.
+    #[error(transparent)]
+    NetDevice(#[from] crate::netdev::NetDevError),
     /// The seccomp filter or its notify listener.
     #[error(transparent)]
     Seccomp(#[from] crate::seccomp::SeccompError),

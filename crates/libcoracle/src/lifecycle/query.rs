@@ -44,6 +44,7 @@ impl Runtime {
     /// Every container under the root.
     pub fn list(&self) -> Result<Vec<ContainerSummary>, Error> {
         let mut out = Vec::new();
+        let mut names = UserNames::default();
         for id in self.root.ids()? {
             // A container deleted meanwhile is simply not listed.
             let Ok(Some(record)) = self.root.peek(&id) else {
@@ -59,7 +60,7 @@ impl Runtime {
                 status,
                 bundle: record.bundle.to_string_lossy().into_owned(),
                 created: record.created.clone(),
-                owner: user_name(record.owner),
+                owner: names.name_of(record.owner),
                 id,
             });
         }
@@ -79,17 +80,26 @@ impl Runtime {
     }
 }
 
-/// The name of a uid from /etc/passwd, or the number.
-fn user_name(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let id = fields.nth(1)?.parse::<u32>().ok()?;
-            (id == uid).then(|| name.to_string())
-        })
-        .next()
-        .unwrap_or_else(|| uid.to_string())
+/// Names of uids from /etc/passwd, read once for a whole listing.
+#[derive(Default)]
+struct UserNames {
+    passwd: Option<String>,
+}
+
+impl UserNames {
+    /// The name of `uid`, or the number when /etc/passwd has none.
+    fn name_of(&mut self, uid: u32) -> String {
+        let passwd = self
+            .passwd
+            .get_or_insert_with(|| std::fs::read_to_string("/etc/passwd").unwrap_or_default());
+        passwd
+            .lines()
+            .find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let id = fields.nth(1)?.parse::<u32>().ok()?;
+                (id == uid).then(|| name.to_string())
+            })
+            .unwrap_or_else(|| uid.to_string())
+    }
 }

@@ -1,6 +1,8 @@
-//! `run`: create, start, wait for the process, delete — runc's shortcut.
+//! `run`: create, start, wait for the process (relaying its terminal when
+//! there is no console socket), delete — runc's shortcut.
 
-use super::wait::wait_forwarding;
+use super::create::Console;
+use super::wait::{receive_master, relay_until_exit, wait_forwarding};
 use super::{CreateOptions, Error, Runtime};
 use std::os::fd::AsFd;
 
@@ -16,7 +18,13 @@ impl Runtime {
         detach: bool,
         keep: bool,
     ) -> Result<i32, Error> {
-        let created = self.create_container(id, options)?;
+        // In the foreground without a console socket, a terminal is
+        // relayed by the runtime itself, as runc does.
+        let console = match (&options.console_socket, detach) {
+            (None, false) => Console::Relay,
+            (path, _) => Console::Socket(path.as_deref()),
+        };
+        let created = self.create_container(id, options, console)?;
         if let Err(err) = self.start(id) {
             let _ = self.delete(id, true);
             return Err(err);
@@ -24,7 +32,11 @@ impl Runtime {
         if detach {
             return Ok(0);
         }
-        let code = wait_forwarding(created.pid, created.pidfd.as_fd());
+        let code = match &created.console {
+            Some(socket) => receive_master(socket.as_fd())
+                .and_then(|master| relay_until_exit(master, created.pid, created.pidfd.as_fd())),
+            None => wait_forwarding(created.pid, created.pidfd.as_fd()),
+        };
         if !keep {
             self.delete(id, true)?;
         }

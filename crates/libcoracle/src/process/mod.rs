@@ -7,19 +7,27 @@
 //! container side then calls, in this order (after `pivot_root`):
 //! [`ProcessPlan::apply_rlimits`] (raising a hard limit needs
 //! `CAP_SYS_RESOURCE`, so before the capabilities go),
-//! [`ProcessPlan::enter_cwd`], [`ProcessPlan::become_user`],
-//! [`ProcessPlan::resolve_executable`] and [`ProcessPlan::exec`].
+//! [`ProcessPlan::resolve_executable`], [`ProcessPlan::apply_scheduling`]
+//! and [`ProcessPlan::apply_linux_attributes`] (raising a priority needs
+//! `CAP_SYS_NICE`), the security labels ([`crate::lsm`]),
+//! [`ProcessPlan::become_user`], [`ProcessPlan::enter_cwd`], for `exec`
+//! [`ProcessPlan::apply_final_affinity`], and [`ProcessPlan::exec`].
 
 mod exec;
 mod identity;
+mod linux;
 mod rlimit;
+mod sched;
 mod signal;
 
 pub use exec::DEFAULT_PATH;
+pub use linux::{memory_policy_flags, memory_policy_modes};
 pub use signal::parse_signal;
 
 use crate::capabilities::{CapabilityError, CapabilityPlan};
+use crate::lsm::{LsmError, LsmPlan};
 use crate::spec;
+use crate::sys::sched::{CpuMask, NodeMask, SchedAttr};
 use std::ffi::CString;
 use std::io;
 
@@ -67,6 +75,9 @@ pub enum ProcessError {
     /// Setting up the capabilities failed.
     #[error(transparent)]
     Capabilities(#[from] CapabilityError),
+    /// An AppArmor profile or SELinux label.
+    #[error(transparent)]
+    Lsm(#[from] LsmError),
 }
 
 impl ProcessError {
@@ -77,6 +88,7 @@ impl ProcessError {
         match self {
             ProcessError::Os { source, .. } => source.raw_os_error().unwrap_or(0),
             ProcessError::Capabilities(err) => err.errno(),
+            ProcessError::Lsm(err) => err.errno(),
             ProcessError::NotFound { .. } => libc::ENOENT,
             ProcessError::NotExecutable { .. } => libc::EACCES,
             ProcessError::Invalid { .. } | ProcessError::CwdOutside { .. } => 0,
@@ -123,6 +135,20 @@ pub struct ProcessPlan {
     pub console_size: Option<spec::ConsoleSize>,
     /// `process.capabilities` as masks.
     pub capabilities: CapabilityPlan,
+    /// `process.apparmorProfile` and `process.selinuxLabel`.
+    pub lsm: LsmPlan,
+    /// `process.ioPriority` as the value of `ioprio_set`.
+    pub io_priority: Option<u16>,
+    /// `process.scheduler`.
+    pub scheduler: Option<SchedAttr>,
+    /// `process.execCPUAffinity.initial` (exec only).
+    pub affinity_initial: Option<CpuMask>,
+    /// `process.execCPUAffinity.final` (exec only).
+    pub affinity_final: Option<CpuMask>,
+    /// `linux.personality` (the init only, see [`Self::with_linux`]).
+    pub personality: Option<u64>,
+    /// `linux.memoryPolicy`: mode with flags, and nodes.
+    pub memory_policy: Option<(i32, NodeMask)>,
 }
 
 impl ProcessPlan {
@@ -130,7 +156,8 @@ impl ProcessPlan {
     /// non-empty `args[0]`, `cwd` absolute, every `env` entry `KEY=VALUE`,
     /// no NUL byte anywhere, `rlimits` of known types (every `RLIMIT_*` of
     /// Linux), each at most once and with soft ≤ hard, a console size that
-    /// fits the kernel's, known capability names. Nothing is added to `env`
+    /// fits the kernel's, known capability names, security labels of
+    /// modules the host runs, I/O priority, scheduler and CPU lists. Nothing is added to `env`
     /// (without a `PATH` there, [`Self::resolve_executable`] searches
     /// [`DEFAULT_PATH`]).
     pub fn from_spec(process: &spec::Process) -> Result<Self, ProcessError> {
@@ -156,6 +183,8 @@ impl ProcessPlan {
             return Err(invalid("process.cwd", message));
         }
         let user = &process.user;
+        let (affinity_initial, affinity_final) =
+            sched::cpu_affinity(process.exec_cpu_affinity.as_ref())?;
         Ok(Self {
             args,
             env,
@@ -170,6 +199,13 @@ impl ProcessPlan {
             terminal: process.terminal,
             console_size: console_size(process)?,
             capabilities: CapabilityPlan::from_spec(process.capabilities.as_ref())?,
+            lsm: LsmPlan::from_spec(process)?,
+            io_priority: sched::io_priority(process.io_priority.as_ref())?,
+            scheduler: sched::scheduler(process.scheduler.as_ref())?,
+            affinity_initial,
+            affinity_final,
+            personality: None,
+            memory_policy: None,
         })
     }
 

@@ -5,9 +5,7 @@
 //! (`cpu -> cpu,cpuacct`). On a cgroup v2 host, a `cgroup2` filesystem.
 //! Read-only unless the options say `rw`.
 
-use super::mounts::{
-    fail, needs_new_mount_fd, open_new_mount, set_propagation, set_recursive_attr,
-};
+use super::attrs::{fail, needs_new_mount_fd, open_new_mount, set_propagation, set_recursive_attr};
 use super::options::attr_of_flags;
 use super::paths::open_dir_creating;
 use super::plan::MountPlan;

@@ -14,6 +14,7 @@
 //! `openat2(RESOLVE_IN_ROOT)`, so symlinks planted in the image cannot lead
 //! outside it, and mounts go onto descriptors.
 
+mod attrs;
 mod cgroup;
 mod copyup;
 mod devices;
@@ -24,6 +25,8 @@ mod pivot;
 mod plan;
 #[cfg(test)]
 mod tests;
+
+pub use options::known_mount_options;
 
 use crate::spec::Spec;
 use crate::sys;

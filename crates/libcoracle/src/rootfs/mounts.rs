@@ -4,14 +4,14 @@
 //! still detached and are attached with `move_mount`; new filesystems are
 //! mounted with `mount(2)` onto `/proc/self/fd/N` of the destination.
 
+use super::attrs::{fail, needs_new_mount_fd, open_new_mount, set_propagation, set_recursive_attr};
 use super::paths::{open_dir_creating, open_file_creating, open_in};
 use super::plan::{MountKind, MountPlan};
 use super::{cgroup, copyup, MountEnv, RootfsError};
 use crate::sys::fs::fstat;
 use crate::sys::mount::{self as m, MountAttr};
 use std::ffi::CStr;
-use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// Performs one entry of `mounts`.
 pub(super) fn mount(
@@ -27,14 +27,6 @@ pub(super) fn mount(
         MountKind::Remount => remount(root, plan),
         MountKind::Cgroup => cgroup::mount(root, plan, env),
     }
-}
-
-/// The error of `step` for `plan`: "mounts[3] (/proc): mount proc: …".
-pub(super) fn fail<'a>(
-    plan: &'a MountPlan,
-    step: impl std::fmt::Display + 'a,
-) -> impl FnOnce(io::Error) -> RootfsError + 'a {
-    move |err| RootfsError::os(format!("{}: {step}", plan.field()), err)
 }
 
 fn bind(root: BorrowedFd<'_>, plan: &MountPlan, source: &CStr) -> Result<(), RootfsError> {
@@ -144,39 +136,4 @@ fn remount(root: BorrowedFd<'_>, plan: &MountPlan) -> Result<(), RootfsError> {
     let top = open_new_mount(root, plan)?;
     set_recursive_attr(top.as_fd(), plan)?;
     set_propagation(top.as_fd(), plan)
-}
-
-/// Whether anything is left to do on the mount once it is attached.
-pub(super) fn needs_new_mount_fd(plan: &MountPlan) -> bool {
-    plan.opts.recursive_attr != MountAttr::default() || !plan.opts.propagation.is_empty()
-}
-
-/// The root of what was just mounted at the destination.
-pub(super) fn open_new_mount(
-    root: BorrowedFd<'_>,
-    plan: &MountPlan,
-) -> Result<OwnedFd, RootfsError> {
-    open_in(root, &plan.dest.rel, libc::O_PATH | libc::O_DIRECTORY, 0)
-        .map_err(fail(plan, "open the new mount"))
-}
-
-/// Applies `rro`, `rnosuid`… to the mount behind `fd` and all below it.
-pub(super) fn set_recursive_attr(fd: BorrowedFd<'_>, plan: &MountPlan) -> Result<(), RootfsError> {
-    if plan.opts.recursive_attr == MountAttr::default() {
-        return Ok(());
-    }
-    m::mount_setattr(fd, true, plan.opts.recursive_attr)
-        .map_err(fail(plan, "set recursive attributes"))
-}
-
-/// Applies the propagation options in order to the mount behind `fd`.
-pub(super) fn set_propagation(fd: BorrowedFd<'_>, plan: &MountPlan) -> Result<(), RootfsError> {
-    for &(kind, recursive) in &plan.opts.propagation {
-        let attr = MountAttr {
-            propagation: kind,
-            ..MountAttr::default()
-        };
-        m::mount_setattr(fd, recursive, attr).map_err(fail(plan, "set propagation"))?;
-    }
-    Ok(())
 }

@@ -121,6 +121,77 @@ fn effect(option: &str) -> Option<Effect> {
     })
 }
 
+/// Every option [`parse`] takes but `idmap`/`ridmap` (refused: idmapped
+/// mounts are not supported yet), for `features`' `mountOptions`.
+const KNOWN: [&str; 60] = [
+    "defaults",
+    "ro",
+    "rw",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "sync",
+    "async",
+    "dirsync",
+    "remount",
+    "mand",
+    "nomand",
+    "noatime",
+    "atime",
+    "nodiratime",
+    "diratime",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "lazytime",
+    "nolazytime",
+    "iversion",
+    "noiversion",
+    "silent",
+    "loud",
+    "nosymfollow",
+    "symfollow",
+    "bind",
+    "rbind",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "unbindable",
+    "runbindable",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rsuid",
+    "rnodev",
+    "rdev",
+    "rnoexec",
+    "rexec",
+    "rnodiratime",
+    "rdiratime",
+    "rnosymfollow",
+    "rsymfollow",
+    "rnoatime",
+    "ratime",
+    "rrelatime",
+    "rnostrictatime",
+    "rstrictatime",
+    "rnorelatime",
+    "tmpcopyup",
+];
+
+/// The mount options this build recognizes (config.md "Linux mount
+/// options"), for `features`.
+pub fn known_mount_options() -> &'static [&'static str] {
+    &KNOWN
+}
+
 /// The options whose meaning is the access-time mode.
 const ATIME_FLAGS: c_ulong = libc::MS_NOATIME | libc::MS_RELATIME | libc::MS_STRICTATIME;
 
@@ -421,6 +492,13 @@ mod tests {
         assert_eq!(o.recursive_attr.set, MOUNT_ATTR_STRICTATIME);
         // Recursive options are not mount(2) flags.
         assert_eq!(o.flags, 0);
+    }
+
+    #[test]
+    fn every_known_option_parses() {
+        for option in known_mount_options() {
+            assert!(effect(option).is_some(), "{option}");
+        }
     }
 
     #[test]

@@ -75,3 +75,27 @@ pub fn set_controlling_terminal(fd: BorrowedFd<'_>) -> io::Result<()> {
     check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) })?;
     Ok(())
 }
+
+/// The terminal attributes of `fd`, or `None` when it is not a terminal.
+pub fn attributes(fd: BorrowedFd<'_>) -> Option<libc::termios> {
+    // SAFETY: termios is plain data that tcgetattr fills.
+    let mut attrs: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: `attrs` is valid and ours; a non-terminal fails with ENOTTY.
+    let ret = unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut attrs) };
+    (ret == 0).then_some(attrs)
+}
+
+/// Sets the terminal attributes of `fd`.
+pub fn set_attributes(fd: BorrowedFd<'_>, attrs: &libc::termios) -> io::Result<()> {
+    // SAFETY: `attrs` is a valid termios.
+    check(unsafe { libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, attrs) })?;
+    Ok(())
+}
+
+/// `attrs` in raw mode: no echo, no line editing, no signal keys, so that
+/// every key reaches the container's terminal as typed.
+pub fn raw(mut attrs: libc::termios) -> libc::termios {
+    // SAFETY: cfmakeraw only changes the flags of the struct we own.
+    unsafe { libc::cfmakeraw(&mut attrs) };
+    attrs
+}

@@ -1,0 +1,636 @@
+//! `linux.seccomp` through the binary (config-linux.md "Seccomp"): errno
+//! and kill actions, argument conditions, TSYNC on a threaded process,
+//! `ENOSYS` for unknown numbers, the notify listener round trip, the
+//! compiled-filter cache, malformed profiles, and Podman's default profile.
+//!
+//! The effects are observed from inside the container. What busybox cannot
+//! do (threads, a raw `syscall(1000)`) small C programs do: they are
+//! compiled statically with the host's `cc` into the bundle's rootfs.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::fs;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::process::Command;
+
+const SIGSYS: i32 = 31;
+
+/// An allow-by-default profile with `syscalls`.
+fn allow_but(syscalls: Value) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": syscalls
+    })
+}
+
+/// Compiles the C program `source` statically into `/bin/NAME` of the
+/// bundle's rootfs.
+fn compile_helper(t: &Test, b: &Bundle, name: &str, source: &str) {
+    let src = t.dir.join(format!("{name}.c"));
+    fs::write(&src, source).unwrap();
+    let out = Command::new("cc")
+        .args(["-static", "-O2", "-pthread", "-o"])
+        .arg(b.rootfs().join("bin").join(name))
+        .arg(&src)
+        .output()
+        .expect("run cc (the seccomp tests compile small static helpers)");
+    assert!(
+        out.status.success(),
+        "cc {name}.c: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn errno_action_fails_the_call_with_its_errno() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 122}
+    ]));
+    b.sh("mkdir /tmp/denied; echo rc=$?; [ -d /tmp/denied ] || echo absent; touch /tmp/f && echo touched");
+    let out = t.run(&b).ok();
+    // 122 is EDQUOT.
+    assert!(out.stderr.contains("Disk quota exceeded"), "{out}");
+    assert!(out.stdout.contains("rc=1\nabsent\ntouched\n"), "{out}");
+}
+
+#[test]
+fn errno_action_without_errno_ret_means_eperm() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}
+    ]));
+    b.sh("mkdir /tmp/x 2>&1; true");
+    let out = t.run(&b).ok();
+    assert!(out.stdout.contains("Operation not permitted"), "{out}");
+}
+
+#[test]
+fn argument_conditions_select_the_calls() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    compile_helper(
+        &t,
+        &b,
+        "sockets",
+        r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(void) {
+    int inet = socket(AF_INET, SOCK_STREAM, 0);
+    printf("inet: %s\n", inet < 0 ? strerror(errno) : "ok");
+    int unix_ = socket(AF_UNIX, SOCK_STREAM, 0);
+    printf("unix: %s\n", unix_ < 0 ? strerror(errno) : "ok");
+    return 0;
+}
+"#,
+    );
+    // personality(PER_LINUX32) is refused, personality(PER_LINUX) is not;
+    // socket(AF_INET, ...) is refused while socket(AF_UNIX, ...) works.
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+         "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97,
+         "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}
+    ]));
+    b.sh("linux64 true && echo linux64-ok; linux32 true 2>/dev/null || echo linux32-refused; sockets");
+    let out = t.run(&b).ok();
+    assert_eq!(
+        out.stdout,
+        "linux64-ok\nlinux32-refused\ninet: Address family not supported by protocol\nunix: ok\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn masked_and_range_operators() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    // umask(mask) with bit 0o001 set is refused (MASKED_EQ), and so are
+    // masks above 0o700 (GT). umask(2) cannot fail: a refused call leaves
+    // the mask alone, which /proc shows.
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["umask"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+         "args": [{"index": 0, "value": 1, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}]},
+        {"names": ["umask"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+         "args": [{"index": 0, "value": 448, "op": "SCMP_CMP_GT"}]}
+    ]));
+    b.sh("for m in 022 023 066 0750; do umask $m; grep Umask /proc/self/status; done");
+    let out = t.run(&b).ok();
+    let masks: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().last().unwrap())
+        .collect();
+    assert_eq!(masks, ["0022", "0022", "0066", "0066"], "{out}");
+}
+
+#[test]
+fn kill_actions_kill_with_sigsys() {
+    for action in [
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_THREAD",
+    ] {
+        let t = Test::new();
+        let mut b = t.bundle(&["mkdir", "/tmp/never"]);
+        b.config["linux"]["seccomp"] = allow_but(json!([
+            {"names": ["mkdir", "mkdirat"], "action": action}
+        ]));
+        let out = t.run(&b);
+        assert_eq!(out.code, Some(128 + SIGSYS), "{action}: {out}");
+        assert!(!b.rootfs().join("tmp/never").exists());
+    }
+}
+
+#[test]
+fn unknown_syscall_numbers_get_enosys() {
+    let t = Test::new();
+    let mut b = t.bundle(&["nosys"]);
+    compile_helper(
+        &t,
+        &b,
+        "nosys",
+        r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    long r = syscall(1000);
+    printf("%ld %s\n", r, strerror(errno));
+    errno = 0;
+    r = syscall(SYS_mkdir, "/tmp/x", 0755);
+    printf("%ld %s\n", r, strerror(errno));
+    return 0;
+}
+"#,
+    );
+    // A refusing default: known calls get it, an unknown number ENOSYS.
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 1,
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": [
+            "execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list",
+            "rseq", "prlimit64", "readlink", "readlinkat", "getrandom", "mprotect",
+            "uname", "newfstatat", "fstat", "write", "exit_group", "exit", "ioctl",
+            "mmap", "munmap", "futex", "rt_sigprocmask", "rt_sigaction"
+        ], "action": "SCMP_ACT_ALLOW"}]
+    });
+    let out = t.run(&b).ok();
+    assert_eq!(
+        out.stdout, "-1 Function not implemented\n-1 Operation not permitted\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn tsync_filters_every_thread() {
+    let t = Test::new();
+    let mut b = t.bundle(&["threads"]);
+    compile_helper(
+        &t,
+        &b,
+        "threads",
+        r#"
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+static void *worker(void *arg) {
+    (void)arg;
+    int r = mkdir("/tmp/from-thread", 0755);
+    printf("thread: %d %s\n", r, strerror(errno));
+    return NULL;
+}
+int main(void) {
+    pthread_t th;
+    pthread_create(&th, NULL, worker, NULL);
+    pthread_join(th, NULL);
+    int r = mkdir("/tmp/from-main", 0755);
+    printf("main: %d %s\n", r, strerror(errno));
+    return 0;
+}
+"#,
+    );
+    let mut profile = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}
+    ]));
+    profile["flags"] = json!([
+        "SECCOMP_FILTER_FLAG_TSYNC",
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+    ]);
+    b.config["linux"]["seccomp"] = profile;
+    let out = t.run(&b).ok();
+    assert_eq!(
+        out.stdout, "thread: -1 Permission denied\nmain: -1 Permission denied\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn filter_without_no_new_privileges_is_installed_before_the_user_change() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.config["process"]["noNewPrivileges"] = json!(false);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 122}
+    ]));
+    b.sh("grep -E '^(Seccomp|NoNewPrivs|Uid):' /proc/self/status; mkdir /tmp/d 2>&1; true");
+    let out = t.run(&b).ok();
+    let f = status_fields(&out.stdout);
+    assert_eq!(f["Seccomp"], "2", "{out}");
+    assert_eq!(f["NoNewPrivs"], "0", "{out}");
+    assert!(f["Uid"].starts_with("1000"), "{out}");
+    assert!(out.stdout.contains("Disk quota exceeded"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// The notify listener
+// ---------------------------------------------------------------------------
+
+/// `struct seccomp_notif` (linux/seccomp.h).
+#[repr(C)]
+#[derive(Default)]
+struct Notif {
+    id: u64,
+    pid: u32,
+    flags: u32,
+    nr: i32,
+    arch: u32,
+    instruction_pointer: u64,
+    args: [u64; 6],
+}
+
+/// `struct seccomp_notif_resp`.
+#[repr(C)]
+struct NotifResp {
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+}
+
+const NOTIF_RECV: libc::c_ulong = 0xc050_2100; // _IOWR('!', 0, struct seccomp_notif)
+const NOTIF_SEND: libc::c_ulong = 0xc018_2101; // _IOWR('!', 1, struct seccomp_notif_resp)
+
+/// Receives a message and the one descriptor sent with it.
+fn recv_message_and_fd(sock: RawFd) -> (Vec<u8>, OwnedFd) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut control = [0u8; 64];
+    // SAFETY: zeroed msghdr is a valid "empty" header; pointers are set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = control.len();
+    // SAFETY: msg points to live buffers of the sizes given.
+    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
+    // SAFETY: the control buffer was filled by recvmsg.
+    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    assert!(!cmsg.is_null(), "no descriptor came with the message");
+    // SAFETY: cmsg points into `control`, checked non-null.
+    let fd = unsafe {
+        assert_eq!((*cmsg).cmsg_type, libc::SCM_RIGHTS);
+        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const RawFd)
+    };
+    buf.truncate(n as usize);
+    // SAFETY: the descriptor was just received and is ours alone.
+    (buf, unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Waits (bounded) for a notification on `listener` and answers it with a
+/// faked success (return value `val`). Returns the syscall number.
+fn answer_one(listener: &OwnedFd, val: i64) -> i32 {
+    let mut pfd = libc::pollfd {
+        fd: listener.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut pfd, 1, DEADLINE.as_millis() as i32) };
+    assert_eq!(n, 1, "no notification came");
+    let mut notif = Notif::default();
+    // SAFETY: the ioctl fills a struct seccomp_notif we own.
+    let rc = unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_RECV, &mut notif) };
+    assert_eq!(rc, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
+    let mut resp = NotifResp {
+        id: notif.id,
+        val,
+        error: 0,
+        flags: 0,
+    };
+    // SAFETY: the ioctl reads a struct seccomp_notif_resp we own.
+    let rc = unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_SEND, &mut resp) };
+    assert_eq!(rc, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+    notif.nr
+}
+
+#[test]
+fn notify_listener_round_trip() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    let sock_path = t.dir.join("agent.sock");
+    let agent = UnixListener::bind(&sock_path).unwrap();
+    let mut profile = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}
+    ]));
+    profile["listenerPath"] = json!(sock_path);
+    profile["listenerMetadata"] = json!("from-the-test");
+    b.config["linux"]["seccomp"] = profile;
+    b.sh("mkdir /tmp/faked && echo mkdir-succeeded; [ -d /tmp/faked ] || echo but-absent");
+    // create returns once the listener reached the agent: accept in a
+    // thread, then start the container and answer its one notification.
+    let agent_thread = std::thread::spawn(move || {
+        let (mut conn, _) = agent.accept().unwrap();
+        let (message, listener) = recv_message_and_fd(conn.as_raw_fd());
+        let mut rest = Vec::new();
+        let _ = conn.read_to_end(&mut rest);
+        (message, listener)
+    });
+    let c = t.create(&b);
+    let (message, listener) = agent_thread.join().unwrap();
+    let state: Value = serde_json::from_slice(&message).unwrap();
+    assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
+    assert_eq!(state["metadata"], json!("from-the-test"), "{state}");
+    assert_eq!(state["pid"], json!(c.pid), "{state}");
+    assert_eq!(state["state"]["id"], json!(c.id), "{state}");
+    assert!(state["ociVersion"].is_string(), "{state}");
+    c.start();
+    let nr = answer_one(&listener, 0);
+    assert!(
+        nr == libc::SYS_mkdir as i32 || nr == libc::SYS_mkdirat as i32,
+        "{nr}"
+    );
+    c.wait_stopped();
+    assert_eq!(c.stdout(), "mkdir-succeeded\nbut-absent\n");
+    assert!(!b.rootfs().join("tmp/faked").exists());
+}
+
+#[test]
+fn notify_without_a_listening_agent_fails_create() {
+    let t = Test::new();
+    let mut b = t.bundle(&["true"]);
+    let mut profile = allow_but(json!([
+        {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}
+    ]));
+    profile["listenerPath"] = json!(t.dir.join("nobody.sock"));
+    b.config["linux"]["seccomp"] = profile;
+    let out = t.try_create(&b, &[]).err().expect("create must fail");
+    let out = out.fails_with_one_line();
+    assert!(out.stderr.contains("nobody.sock"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// The cache and malformed profiles
+// ---------------------------------------------------------------------------
+
+#[test]
+fn second_create_takes_the_filter_from_the_cache() {
+    if skip_unless_coracle("the seccomp cache") {
+        return;
+    }
+    let t = Test::new();
+    let mut b = t.bundle(&["true"]);
+    // A profile of its own, so that no other test filled the cache entry
+    // (each test has its own state root anyway).
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["acct"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}
+    ]));
+    b.save();
+    let bundle = b.dir.to_str().unwrap();
+    let first = t.rt(&["--debug", "run", "--bundle", bundle, &t.id()]).ok();
+    assert!(first.stderr.contains("seccomp filter compiled"), "{first}");
+    let second = t.rt(&["--debug", "run", "--bundle", bundle, &t.id()]).ok();
+    assert!(
+        second.stderr.contains("seccomp filter from the cache"),
+        "{second}"
+    );
+}
+
+/// Asserts that create with `seccomp` fails with one line containing
+/// `expected`, leaving no state, cgroup or mount behind (the cgroup
+/// could only be removed without a process in it).
+#[track_caller]
+fn refused(seccomp: Value, expected: &str) {
+    let t = Test::new();
+    let mut b = t.bundle(&["true"]);
+    let cgroup = t.cgroup_path();
+    b.config["linux"]["cgroupsPath"] = json!(cgroup);
+    b.config["linux"]["seccomp"] = seccomp;
+    let out = t.try_create(&b, &[]).err().expect("create must fail");
+    let out = out.fails_with_one_line();
+    assert!(out.stderr.contains(expected), "{out}");
+    assert!(t.state_entries().is_empty(), "{:?}", t.state_entries());
+    for controller in ["memory", "pids", "cpu", "devices"] {
+        if let Some(dir) = cgroup_dir(controller, &cgroup) {
+            assert!(!dir.exists(), "cgroup {} left", dir.display());
+        }
+    }
+    assert!(t.mounts_under_dir().is_empty());
+}
+
+#[test]
+fn malformed_profiles_are_refused_with_one_line() {
+    refused(
+        allow_but(json!([{"names": ["mkdir"], "action": "SCMP_ACT_EXPLODE"}])),
+        "SCMP_ACT_EXPLODE",
+    );
+    refused(
+        allow_but(json!([{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+            "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_ROUGHLY"}]}])),
+        "SCMP_CMP_ROUGHLY",
+    );
+    let mut bad_arch = allow_but(json!([]));
+    bad_arch["architectures"] = json!(["SCMP_ARCH_PDP11"]);
+    refused(bad_arch, "SCMP_ARCH_PDP11");
+    let mut bad_flag = allow_but(json!([]));
+    bad_flag["flags"] = json!(["SECCOMP_FILTER_FLAG_TELEPATHY"]);
+    refused(bad_flag, "SECCOMP_FILTER_FLAG_TELEPATHY");
+    refused(
+        allow_but(json!([{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+            "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}])),
+        "index",
+    );
+    refused(
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}),
+        "listenerPath",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Podman's default profile
+// ---------------------------------------------------------------------------
+
+const PODMAN_PROFILE: &str = "/usr/share/containers/seccomp.json";
+
+/// Strings of a JSON array (empty when absent).
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a containers-format entry applies to amd64 with `caps`.
+fn applies(entry: &Value, caps: &[&str]) -> bool {
+    let arches = strings(&entry["includes"]["arches"]);
+    let included = arches.is_empty() || arches.contains(&"amd64");
+    let with_caps = strings(&entry["includes"]["caps"])
+        .iter()
+        .all(|c| caps.contains(c));
+    let excluded_arch = strings(&entry["excludes"]["arches"]).contains(&"amd64");
+    let excluded_caps = strings(&entry["excludes"]["caps"])
+        .iter()
+        .any(|c| caps.contains(c));
+    included && with_caps && !excluded_arch && !excluded_caps
+}
+
+/// Podman's seccomp.json as the linux.seccomp Podman hands a runtime on
+/// x86_64 for a container with `caps` (what bench/lib.sh does with jq).
+fn podman_seccomp(caps: &[&str]) -> Value {
+    let profile: Value = serde_json::from_slice(&fs::read(PODMAN_PROFILE).unwrap()).unwrap();
+    let arches = profile["archMap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["architecture"] == "SCMP_ARCH_X86_64")
+        .map(|a| {
+            let mut list = vec![a["architecture"].clone()];
+            list.extend(
+                a["subArchitectures"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            list
+        })
+        .unwrap();
+    let syscalls: Vec<Value> = profile["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| applies(e, caps))
+        .map(|e| {
+            let mut out = json!({"names": e["names"], "action": e["action"]});
+            if !e["errnoRet"].is_null() {
+                out["errnoRet"] = e["errnoRet"].clone();
+            }
+            if e["args"].as_array().is_some_and(|a| !a.is_empty()) {
+                out["args"] = e["args"].clone();
+            }
+            out
+        })
+        .collect();
+    let mut seccomp = json!({
+        "defaultAction": profile["defaultAction"],
+        "architectures": arches,
+        "syscalls": syscalls
+    });
+    if !profile["defaultErrnoRet"].is_null() {
+        seccomp["defaultErrnoRet"] = profile["defaultErrnoRet"].clone();
+    }
+    seccomp
+}
+
+#[test]
+fn podmans_default_profile_runs_a_container_and_denies_what_it_should() {
+    if !Path::new(PODMAN_PROFILE).exists() {
+        eprintln!("skipped: {PODMAN_PROFILE} is missing (golang-github-containers-common)");
+        return;
+    }
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    // The container holds CAP_SYS_ADMIN, but its profile is the one for the
+    // default capabilities: sethostname is refused by the filter alone.
+    let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    for set in ["bounding", "effective", "permitted"] {
+        b.config["process"]["capabilities"][set] = json!([
+            "CAP_AUDIT_WRITE",
+            "CAP_KILL",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_SYS_ADMIN"
+        ]);
+    }
+    let script = "echo start; ls / >/dev/null && cat /proc/self/status >/dev/null && echo fine; \
+                  hostname renamed 2>&1 || echo hostname-refused; \
+                  swapoff /nonexistent 2>&1 || echo swapoff-refused; \
+                  grep ^Seccomp: /proc/self/status";
+    b.sh(script);
+    let out = t.run(&b).ok();
+    assert!(
+        !out.stdout.contains("hostname-refused"),
+        "without a filter: {out}"
+    );
+    assert!(
+        !out.stdout.contains("Seccomp:\t2"),
+        "without a filter: {out}"
+    );
+    b.config["linux"]["seccomp"] = podman_seccomp(&caps);
+    let out = t.run(&b).ok();
+    assert!(out.stdout.contains("fine\n"), "{out}");
+    assert!(out.stdout.contains("Operation not permitted"), "{out}");
+    assert!(out.stdout.contains("hostname-refused\n"), "{out}");
+    assert!(out.stdout.contains("swapoff-refused\n"), "{out}");
+    assert!(
+        !out.stdout.contains("No such file"),
+        "swapoff got past the filter: {out}"
+    );
+    assert!(out.stdout.contains("Seccomp:\t2\n"), "{out}");
+}
+
+#[test]
+fn exec_gets_the_containers_filter() {
+    let t = Test::new();
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 122}
+    ]));
+    let c = t.create(&b);
+    c.start();
+    wait_for_comm(c.pid, "sleep");
+    let out = c
+        .exec(&[
+            "sh",
+            "-c",
+            "grep ^Seccomp: /proc/self/status; mkdir /tmp/e 2>&1; true",
+        ])
+        .ok();
+    assert!(out.stdout.starts_with("Seccomp:\t2\n"), "{out}");
+    assert!(out.stdout.contains("Disk quota exceeded"), "{out}");
+    // A process.json without noNewPrivileges: the filter goes in before
+    // its user change.
+    let process = json!({
+        "user": {"uid": 1000, "gid": 1000},
+        "args": ["sh", "-c", "mkdir /tmp/e2 2>&1; id -u"],
+        "env": [PATH_ENV],
+        "cwd": "/"
+    });
+    let file = t.dir.join("process.json");
+    fs::write(&file, serde_json::to_vec(&process).unwrap()).unwrap();
+    let out = t
+        .rt(&["exec", "--process", file.to_str().unwrap(), &c.id])
+        .ok();
+    assert!(out.stdout.contains("Disk quota exceeded"), "{out}");
+    assert!(out.stdout.ends_with("1000\n"), "{out}");
+}
