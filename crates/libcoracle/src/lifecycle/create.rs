@@ -180,18 +180,25 @@ impl Runtime {
             std::fs::write(format!("/proc/{pid}/oom_score_adj"), score.to_string())
                 .map_err(Error::io("process.oomScoreAdj: write oom_score_adj"))?;
         }
-        channel.send(&Message::Go)?;
         // On v1 the join (which can wait for an RCU grace period) overlaps
         // the init's mount work; the init forks nothing (hooks) and execs
         // nothing before the runtime has read its next message, which
-        // comes after the join.
+        // comes after the join. With systemd the cgroup directory the init
+        // may bind only exists once the scope started with the process, so
+        // the join comes first there.
         let cgroup = undo.cgroup.as_ref().expect("set above");
-        if !born_in_cgroup {
+        let join_first = !born_in_cgroup && cgroup.unified_path().is_some();
+        if join_first {
             cgroup.add_process(pid)?;
             trace.phase("cgroup join");
-            if unshare_cgroup_ns {
-                channel.send(&Message::CgroupJoined)?;
-            }
+        }
+        channel.send(&Message::Go)?;
+        if !born_in_cgroup && !join_first {
+            cgroup.add_process(pid)?;
+            trace.phase("cgroup join");
+        }
+        if unshare_cgroup_ns {
+            channel.send(&Message::CgroupJoined)?;
         }
         self.follow_init(&plan, &dir, &channel, &mut undo, pid)?;
         let cgroup = undo.cgroup.as_ref().expect("set above");
