@@ -15,6 +15,21 @@ use super::*;
 use std::io::Write as _;
 use std::os::unix::fs::FileTypeExt;
 
+/// Whether a cgroup v1 hierarchy carries `controller` on this host.
+pub fn v1_hierarchy_mounted(controller: &str) -> bool {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo.lines().any(|line| {
+        let Some((_, after)) = line.split_once(" - ") else {
+            return false;
+        };
+        let mut fields = after.split(' ');
+        fields.next() == Some("cgroup")
+            && fields
+                .nth(1)
+                .is_some_and(|options| options.split(',').any(|o| o == controller))
+    })
+}
+
 /// One mebibyte, for limits.
 pub const MIB: u64 = 1 << 20;
 
