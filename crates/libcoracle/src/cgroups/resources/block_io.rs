@@ -86,9 +86,12 @@ pub(crate) fn block_io_plan(b: &spec::BlockIo) -> Result<BlockIoPlan, CgroupErro
     })
 }
 
-/// A weight in the range the blkio controller takes.
+/// A weight in the range the blkio controller takes. Zero means unset:
+/// Docker sends `"weight": 0` when no weight was asked for, and runc and
+/// crun leave the cgroup's weight alone then.
 fn weight(value: Option<u16>, field: &str) -> Result<Option<u16>, CgroupError> {
     match value {
+        Some(0) => Ok(None),
         Some(w) if !(10..=1000).contains(&w) => Err(invalid(
             field,
             format!("{w} is outside the weight range 10 to 1000"),
@@ -143,6 +146,7 @@ mod tests {
         assert_eq!(p.write_iops[0].device.to_string(), "8:16");
         assert!(!p.is_empty());
         assert!(plan("{}").unwrap().is_empty());
+        assert!(plan(r#"{"weight":0,"leafWeight":0}"#).unwrap().is_empty());
     }
 
     #[test]

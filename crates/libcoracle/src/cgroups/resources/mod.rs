@@ -218,9 +218,15 @@ fn memory_plan(m: &spec::Memory, check: Check) -> Result<MemoryPlan, CgroupError
     Ok(plan)
 }
 
+// Engines fill every field they know and send 0 for "not asked for"
+// (Docker's `update` sends `"cpu":{"shares":0,"quota":0,"period":0}` and
+// `"memory":{"reservation":0,"kernel":0}`), and runc and crun leave the
+// cgroup's value alone then: so does coracle, for every field where 0 could
+// only be a wrong value (a period, a share, a byte limit).
+
 fn cpu_plan(c: &spec::Cpu) -> Result<CpuPlan, CgroupError> {
     let quota = match c.quota {
-        None => None,
+        None | Some(0) => None,
         Some(-1) => Some(Limit::Unlimited),
         Some(q) if q > 0 => Some(Limit::Value(q as u64)),
         Some(q) => {
@@ -245,12 +251,12 @@ fn cpu_plan(c: &spec::Cpu) -> Result<CpuPlan, CgroupError> {
         ));
     }
     Ok(CpuPlan {
-        shares: c.shares,
+        shares: c.shares.filter(|s| *s != 0),
         quota,
-        period: positive(c.period, "linux.resources.cpu.period")?,
+        period: period(c.period),
         burst: c.burst,
         realtime_runtime: micros_or_unlimited(c.realtime_runtime)?,
-        realtime_period: positive(c.realtime_period, "linux.resources.cpu.realtimePeriod")?,
+        realtime_period: period(c.realtime_period),
         idle: c.idle,
         cpus: cpu_list(c.cpus.as_deref(), "linux.resources.cpu.cpus")?,
         mems: cpu_list(c.mems.as_deref(), "linux.resources.cpu.mems")?,
@@ -269,10 +275,10 @@ fn pids_limit(p: &spec::Pids) -> Result<Limit, CgroupError> {
     }
 }
 
-/// A byte count or `-1` for unlimited.
+/// A byte count or `-1` for unlimited; 0 for unset.
 fn bytes(value: Option<i64>, field: &str) -> Result<Option<Limit>, CgroupError> {
     match value {
-        None => Ok(None),
+        None | Some(0) => Ok(None),
         Some(-1) => Ok(Some(Limit::Unlimited)),
         Some(n) if n >= 0 => Ok(Some(Limit::Value(n as u64))),
         Some(n) => Err(invalid(
@@ -284,7 +290,7 @@ fn bytes(value: Option<i64>, field: &str) -> Result<Option<Limit>, CgroupError> 
 
 fn micros_or_unlimited(value: Option<i64>) -> Result<Option<Limit>, CgroupError> {
     match value {
-        None => Ok(None),
+        None | Some(0) => Ok(None),
         Some(-1) => Ok(Some(Limit::Unlimited)),
         Some(n) if n >= 0 => Ok(Some(Limit::Value(n as u64))),
         Some(n) => Err(invalid(
@@ -294,11 +300,9 @@ fn micros_or_unlimited(value: Option<i64>) -> Result<Option<Limit>, CgroupError>
     }
 }
 
-fn positive(value: Option<u64>, field: &str) -> Result<Option<u64>, CgroupError> {
-    match value {
-        Some(0) => Err(invalid(field, "0 is not a period".into())),
-        other => Ok(other),
-    }
+/// A period in microseconds; 0 for unset.
+fn period(value: Option<u64>) -> Option<u64> {
+    value.filter(|p| *p != 0)
 }
 
 /// A list such as `0-3,7` (the kernel's list syntax, strides included).
@@ -367,7 +371,7 @@ mod tests {
         assert!(p.uses_memory());
         assert_eq!(p.memory.limit, Some(Limit::Value(1048576)));
         assert_eq!(p.memory.swap, Some(Limit::Unlimited));
-        assert_eq!(p.memory.reservation, Some(Limit::Value(0)));
+        assert_eq!(p.memory.reservation, None);
         assert_eq!(p.memory.disable_oom_killer, Some(false));
     }
 
@@ -395,8 +399,7 @@ mod tests {
         assert_eq!(p.cpu.quota, Some(Limit::Unlimited));
         let p = plan(r#"{"cpu":{"cpus":"","mems":""}}"#).unwrap();
         assert!(!p.uses_cpuset() && !p.uses_cpu());
-        assert!(error(r#"{"cpu":{"quota":0}}"#).starts_with("linux.resources.cpu.quota: "));
-        assert!(error(r#"{"cpu":{"period":0}}"#).starts_with("linux.resources.cpu.period: "));
+        assert!(error(r#"{"cpu":{"quota":-2}}"#).starts_with("linux.resources.cpu.quota: "));
         assert!(error(r#"{"cpu":{"quota":1000,"burst":2000}}"#)
             .starts_with("linux.resources.cpu.burst: "));
         assert!(error(r#"{"cpu":{"idle":2}}"#).starts_with("linux.resources.cpu.idle: "));
@@ -436,6 +439,22 @@ mod tests {
         assert_eq!(p.network.class_id, Some(1));
         assert_eq!(p.rdma[0].line(), "mlx hca_handle=1");
         assert_eq!(p.unified, [("io.max".to_owned(), "x".to_owned())]);
+    }
+
+    #[test]
+    fn zero_asks_for_nothing() {
+        // What Docker's `update --memory 128m --memory-swap 256m` sends.
+        let p = plan(
+            r#"{"memory":{"limit":134217728,"reservation":0,"swap":268435456,"kernel":0,"kernelTCP":0},
+                "cpu":{"shares":0,"quota":0,"period":0,"realtimeRuntime":0,"realtimePeriod":0},
+                "blockIO":{"weight":0}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.memory.limit, Some(Limit::Value(134217728)));
+        assert_eq!((p.memory.reservation, p.memory.kernel), (None, None));
+        assert_eq!(p.memory.kernel_tcp, None);
+        assert!(!p.uses_cpu());
+        assert!(p.block_io.is_empty());
     }
 
     #[test]
