@@ -1,0 +1,132 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # variables shared with engine-test.sh
+# Docker (Debian's docker.io 20.10) with coracle as its default runtime:
+# a private dockerd (and the containerd it starts) with its data, exec root,
+# socket and pid file in $tmp, no bridge, no iptables rule. dockerd drives
+# coracle through containerd's runc shim, the way it drives runc.
+
+dockerd_bin=/usr/sbin/dockerd
+# Debian's client, not a newer one that may come first on PATH.
+docker_bin=/usr/bin/docker
+
+docker_() {
+	"$docker_bin" --host "unix://$tmp/docker.sock" "$@"
+}
+
+e_setup() {
+	for tool in "$dockerd_bin" "$docker_bin" containerd containerd-shim-runc-v2; do
+		command -v "$tool" >/dev/null || {
+			echo "engine-test: $tool not found (apt-get install docker.io containerd)" >&2
+			return 1
+		}
+	done
+	# dockerd writes its key here, and containerd's shims their sockets
+	# under /run/containerd whatever the configuration.
+	remember_host_dirs /etc/docker/key.json /run/docker /run/containerd
+	remember_cgroup_dirs docker
+	start_daemon dockerd "$tmp/docker.sock" "$dockerd_bin" \
+		--data-root "$tmp/docker-data" --exec-root "$tmp/docker-exec" \
+		--host "unix://$tmp/docker.sock" --pidfile "$tmp/docker-self.pid" \
+		--bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+		--exec-opt native.cgroupdriver=cgroupfs \
+		--add-runtime "coracle=$runtime" --default-runtime coracle || return 1
+	# The API may answer a moment after the socket appears.
+	local i
+	for i in $(seq 1 100); do
+		docker_ version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	docker_ load -q -i "$image_tar" >/dev/null
+	# The runc shim runs its runtime with this --root (named after runc).
+	runtime_root=$tmp/docker-exec/runtime-runc/moby
+}
+
+e_teardown() {
+	local ids
+	mapfile -t ids < <(docker_ ps -aq)
+	[ ${#ids[@]} = 0 ] || docker_ rm -f "${ids[@]}" >/dev/null 2>&1
+	stop_daemon dockerd
+	unmount_under "$tmp"
+	remove_created_host_dirs
+	remove_created_cgroup_dirs
+}
+
+# Docker's flags for the matrix's options.
+docker_options() {
+	local option
+	for option in "$@"; do
+		case $option in
+		tty) echo -t ;;
+		memory=*) echo --memory "${option#memory=}" ;;
+		pids=*) echo --pids-limit "${option#pids=}" ;;
+		user=*) echo --user "${option#user=}" ;;
+		read-only) echo --read-only ;;
+		cap-drop-all) echo --cap-drop ALL ;;
+		pid-host) echo --pid host ;;
+		cgroup-view) ;; # Docker mounts it anyway
+		*) echo "docker: unknown option $option" >&2; return 1 ;;
+		esac
+	done
+}
+
+# Splits "OPTION... -- CMD..." into $opts (Docker's flags) and $cmd.
+split_options() {
+	local given=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do given+=("$1"); shift; done
+	shift
+	# shellcheck disable=SC2207 # the flags are single words
+	opts=($(docker_options "${given[@]}"))
+	cmd=("$@")
+}
+
+e_run() {
+	local opts cmd
+	split_options "$@"
+	if [[ " ${opts[*]} " == *" -t "* ]]; then
+		with_tty "$docker_bin" --host "unix://$tmp/docker.sock" run --rm --network none "${opts[@]}" "$image" "${cmd[@]}"
+	else
+		docker_ run --rm --network none "${opts[@]}" "$image" "${cmd[@]}"
+	fi
+}
+
+e_run_detached() {
+	local name=$1 opts cmd
+	shift
+	split_options "$@"
+	docker_ run -d --name "$name" --network none "${opts[@]}" "$image" "${cmd[@]}" >/dev/null
+}
+
+e_id() { docker_ inspect -f '{{.Id}}' "$1"; }
+
+e_status() { docker_ inspect -f '{{.State.Status}}' "$1"; }
+
+e_exec() {
+	if [ "$1" = tty ]; then
+		shift
+		with_tty "$docker_bin" --host "unix://$tmp/docker.sock" exec -t "$@"
+	else
+		docker_ exec "$@"
+	fi
+}
+
+# `docker top` asks the runtime (`ps --format json`) for the pids.
+e_top() { docker_ top "$1" -o pid | tail -n +2 | tr -d ' '; }
+
+e_pause() { docker_ pause "$1"; }
+e_unpause() { docker_ unpause "$1"; }
+# Docker refuses a memory limit above the container's memory+swap limit
+# unless both change.
+e_update_memory() { docker_ update --memory "$2" --memory-swap "$(($2 * 2))" "$1"; }
+e_kill() { docker_ kill -s "$2" "$1"; }
+e_stop() { docker_ stop -t 5 "$1"; }
+e_rm() { docker_ rm "$1"; }
+e_rm_force() { docker_ rm -f "$1"; }
+e_exists() { docker_ inspect "$1" >/dev/null 2>&1; }
+
+# What Docker reads of the runtime itself.
+docker_runtime_commit() { docker_ info -f '{{.RuncCommit.ID}}'; }
+coracle_commit() { "$runtime" --version | sed -n 's/^commit: //p'; }
+
+e_extra_checks() {
+	check "info: coracle is the default runtime" 0 "coracle" docker_ info -f '{{.DefaultRuntime}}'
+	check "info: the commit line of coracle --version" 0 "$(coracle_commit)" docker_runtime_commit
+}
