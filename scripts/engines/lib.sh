@@ -110,6 +110,19 @@ limits_probe="$memory_probe
 for f in pids.max pids/pids.max; do
   [ -e /sys/fs/cgroup/\$f ] && cat /sys/fs/cgroup/\$f && break; done"
 
+# doc_snippet PAGE NAME: the code block that follows the line
+# `<!-- engine-test: NAME -->` in docs/engines/PAGE.md, with the installed
+# path /usr/local/bin/coracle replaced by the runtime under test, so that
+# the configuration the docs show is the one tested.
+doc_snippet() {
+	local page=$top/docs/engines/$1.md
+	awk -v marker="<!-- engine-test: $2 -->" '
+		$0 == marker { found = 1; next }
+		found && /^```/ { if (inside) exit; inside = 1; next }
+		inside { print }
+	' "$page" | sed "s|/usr/local/bin/coracle|$runtime|g"
+}
+
 # make_image_tar TAR NAME: a docker-archive (docker load, ctr images import
 # and podman load all take it) of a one-layer image holding the busybox
 # rootfs of scripts/make-bundle.sh, tagged NAME. Leaves the rootfs at
