@@ -8,9 +8,9 @@ mod args;
 mod commands;
 mod help;
 mod log;
-mod table;
 
 use args::Parsed;
+use coracle::table;
 use log::Logger;
 
 fn main() {

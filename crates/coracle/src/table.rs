@@ -91,30 +91,62 @@ pub struct Arg {
     pub name: &'static str,
     /// How many words it takes.
     pub count: Count,
+    /// What its words are, for shell completion.
+    pub kind: ArgKind,
     /// One line of help.
     pub help: &'static str,
+}
+
+/// What a positional argument's words are, so that shell completions can
+/// offer them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// The id of an existing container (completed from `coracle list -q`).
+    ContainerId,
+    /// The name of one of coracle's commands.
+    CommandName,
+    /// Anything else (a signal, a program and its arguments…).
+    Text,
 }
 
 /// Identifies a command for dispatching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmd {
+    /// `spec`.
     Spec,
+    /// `create`.
     Create,
+    /// `start`.
     Start,
+    /// `state`.
     State,
+    /// `kill`.
     Kill,
+    /// `delete`.
     Delete,
+    /// `run`.
     Run,
+    /// `exec`.
     Exec,
+    /// `list`.
     List,
+    /// `ps`.
     Ps,
+    /// `pause`.
     Pause,
+    /// `resume`.
     Resume,
+    /// `update`.
     Update,
+    /// `events`.
     Events,
+    /// `features`.
     Features,
+    /// `checkpoint`.
     Checkpoint,
+    /// `restore`.
     Restore,
+    /// `help`.
     Help,
 }
 
@@ -183,7 +215,14 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
 const ID: Arg = Arg {
     name: "container-id",
     count: Count::One,
+    kind: ArgKind::ContainerId,
     help: "the container's unique name",
+};
+
+/// The id of a container about to be made (no existing id to offer).
+const NEW_ID: Arg = Arg {
+    kind: ArgKind::Text,
+    ..ID
 };
 
 const BUNDLE: Flag = Flag::value(
@@ -235,7 +274,7 @@ pub const COMMANDS: &[Command] = &[
         description: "Sets up the container described by the bundle's config.json and leaves its \
                       process waiting for 'start'.",
         flags: CREATE_FLAGS,
-        args: &[ID],
+        args: &[NEW_ID],
         parsing: Parsing::Strict,
     },
     Command {
@@ -266,7 +305,7 @@ pub const COMMANDS: &[Command] = &[
             DETACH,
             Flag::switch("keep", "do not delete the container after it exits"),
         ],
-        args: &[ID],
+        args: &[NEW_ID],
         parsing: Parsing::Strict,
     },
     Command {
@@ -292,6 +331,7 @@ pub const COMMANDS: &[Command] = &[
             Arg {
                 name: "signal",
                 count: Count::Optional,
+                kind: ArgKind::Text,
                 help: "the signal (default: TERM)",
             },
         ],
@@ -342,6 +382,7 @@ pub const COMMANDS: &[Command] = &[
             Arg {
                 name: "command",
                 count: Count::Rest,
+                kind: ArgKind::Text,
                 help: "the command and its arguments (unless --process is given)",
             },
         ],
@@ -374,6 +415,7 @@ pub const COMMANDS: &[Command] = &[
             Arg {
                 name: "ps-args",
                 count: Count::Rest,
+                kind: ArgKind::Text,
                 help: "arguments for ps (default: -ef)",
             },
         ],
@@ -507,6 +549,7 @@ pub const COMMANDS: &[Command] = &[
         args: &[Arg {
             name: "command",
             count: Count::Optional,
+            kind: ArgKind::CommandName,
             help: "the command to describe",
         }],
         parsing: Parsing::Strict,
