@@ -123,21 +123,22 @@ doc_snippet() {
 	' "$page" | sed "s|/usr/local/bin/coracle|$runtime|g"
 }
 
-# make_image_tar TAR NAME: a docker-archive (docker load, ctr images import
-# and podman load all take it) of a one-layer image holding the busybox
-# rootfs of scripts/make-bundle.sh, tagged NAME. Leaves the rootfs at
-# $tmp/bundle/rootfs for engines that take a rootfs directory.
+# make_image_tar TAR NAME [CMD_JSON]: a docker-archive (docker load, ctr
+# images import and podman load all take it) of a one-layer image holding
+# the busybox rootfs of scripts/make-bundle.sh, tagged NAME, whose Cmd is
+# CMD_JSON (default ["sh"]). Leaves the rootfs at $tmp/bundle/rootfs for
+# engines that take a rootfs directory.
 make_image_tar() {
-	local tar=$1 name=$2 dir=$tmp/image layer config
-	"$here/make-bundle.sh" "$tmp/bundle" 2>/dev/null
+	local tar=$1 name=$2 cmd=${3:-'["sh"]'} dir=$tmp/image layer config
+	[ -d "$tmp/bundle/rootfs" ] || "$here/make-bundle.sh" "$tmp/bundle" 2>/dev/null
 	mkdir -p "$dir"
 	tar -C "$tmp/bundle/rootfs" -cf "$dir/layer.tar" .
 	layer=$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)
 	mkdir "$dir/$layer"
 	mv "$dir/layer.tar" "$dir/$layer/layer.tar"
-	jq -cn --arg layer "sha256:$layer" '{
+	jq -cn --arg layer "sha256:$layer" --argjson cmd "$cmd" '{
 		architecture: "amd64", os: "linux",
-		config: {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"]},
+		config: {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: $cmd},
 		rootfs: {type: "layers", diff_ids: [$layer]}
 	}' >"$dir/config.json"
 	config=$(sha256sum "$dir/config.json" | cut -d' ' -f1)
