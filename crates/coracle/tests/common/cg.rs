@@ -330,6 +330,26 @@ pub fn test_block_device() -> Option<(u32, u32)> {
         .then(|| (libc::major(meta.rdev()), libc::minor(meta.rdev())))
 }
 
+/// Whether block device `major:minor` runs BFQ, the I/O scheduler with
+/// per-device weights: in a throwaway guest it is put on BFQ first (the
+/// guest is thrown away), the host's devices stay as they are.
+pub fn on_bfq_in_guest(major: u32, minor: u32) -> bool {
+    let device = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
+    // A partition's queue is its disk's.
+    let Some(scheduler) = [device.join("queue"), device.join("../queue")]
+        .into_iter()
+        .map(|queue| queue.join("scheduler"))
+        .find(|file| file.exists())
+    else {
+        return false;
+    };
+    if std::env::var_os("CORACLE_GUEST").is_some() {
+        let _ = Command::new("busybox").args(["modprobe", "bfq"]).status();
+        let _ = fs::write(&scheduler, "bfq");
+    }
+    read(&scheduler).contains("[bfq]")
+}
+
 /// The path of a controller's file as the container's `/sys/fs/cgroup`
 /// shows it: one directory per hierarchy on v1, flat on v2.
 pub fn inside(controller: &str, file: &str) -> String {

@@ -71,7 +71,8 @@ impl Setting {
                 path,
             }
         } else {
-            CgroupError::Write {
+            CgroupError::Refused {
+                field: self.field.to_owned(),
                 path,
                 value: self.value.clone(),
                 source,
@@ -126,6 +127,19 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "linux.resources.memory.kernel: the kernel has no /nonexistent-coracle-dir/memory.nope (controller feature not available)"
+        );
+    }
+
+    #[test]
+    fn a_refused_write_names_the_field() {
+        // Writing to a directory fails as a refused value would.
+        let err = Setting::new("", "0".into(), "linux.resources.memory.useHierarchy")
+            .apply(Path::new("/"))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("linux.resources.memory.useHierarchy: write 0 to /: "),
+            "{text}"
         );
     }
 }

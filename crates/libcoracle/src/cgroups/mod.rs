@@ -111,6 +111,21 @@ pub enum CgroupError {
         /// The OS error.
         source: io::Error,
     },
+    /// The kernel refused a value of the configuration (`EINVAL` for a
+    /// setting it no longer allows, `EOPNOTSUPP` for a feature the device's
+    /// I/O scheduler lacks…).
+    #[error("{field}: write {value} to {}: {source}", path.display())]
+    Refused {
+        /// The field of the configuration, such as
+        /// `linux.resources.memory.useHierarchy`.
+        field: String,
+        /// The control file.
+        path: PathBuf,
+        /// The value written.
+        value: String,
+        /// The OS error.
+        source: io::Error,
+    },
     /// The kernel lacks the control file a configured field needs.
     #[error("{field}: the kernel has no {} (controller feature not available)", path.display())]
     MissingFile {

@@ -60,7 +60,8 @@ impl RuleFile {
                 .open(&self.path)
                 .and_then(|file| self.file.insert(file).write_all(rule.as_bytes())),
         };
-        written.map_err(|source| CgroupError::Write {
+        written.map_err(|source| CgroupError::Refused {
+            field: "linux.resources.devices".into(),
             path: self.path.clone(),
             value: rule.to_owned(),
             source,

@@ -258,7 +258,8 @@ fn a_failed_create_leaves_nothing_behind() {
         .unwrap();
     let err = Cgroup::create(&plan).unwrap_err().to_string();
     assert!(
-        err.starts_with("write 1023 to ") && err.contains("/a/b/cpuset.cpus: "),
+        err.starts_with("linux.resources.cpu.cpus: write 1023 to ")
+            && err.contains("/a/b/cpuset.cpus: "),
         "{err}"
     );
     assert!(!scratch.anything_left());

@@ -284,10 +284,20 @@ fn write_weight(
 ) -> Result<(), CgroupError> {
     let prefix = device.map_or_else(String::new, |d| format!("{d} "));
     let io_cost = Setting::new("io.weight", format!("{prefix}{}", io_weight(weight)), field);
-    if io_cost.apply_if_present(dir)? {
-        return Ok(());
-    }
     let bfq = Setting::new("io.bfq.weight", format!("{prefix}{weight}"), field);
+    match io_cost.apply_if_present(dir) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        // A device's weight takes only where the device runs that policy:
+        // one not under io.cost may be under BFQ.
+        Err(err) if device.is_some() && unsupported(&err) => {
+            return match bfq.apply_if_present(dir) {
+                Ok(true) => Ok(()),
+                _ => Err(err),
+            };
+        }
+        Err(err) => return Err(err),
+    }
     match bfq.apply_if_present(dir)? {
         true => Ok(()),
         false => Err(CgroupError::MissingFile {
@@ -295,6 +305,11 @@ fn write_weight(
             path: dir.join("io.weight"),
         }),
     }
+}
+
+/// Whether the kernel refused a write as unsupported (`EOPNOTSUPP`).
+fn unsupported(err: &CgroupError) -> bool {
+    matches!(err, CgroupError::Refused { source, .. } if source.raw_os_error() == Some(libc::EOPNOTSUPP))
 }
 
 /// One io.max line per device, such as `8:0 rbps=1048576 wiops=120`; a rate
@@ -331,7 +346,8 @@ fn write_unified(dir: &Path, key: &str, value: &str) -> Result<(), CgroupError> 
                 reason: format!("the kernel has no {}", path.display()),
             }
         } else {
-            CgroupError::Write {
+            CgroupError::Refused {
+                field: format!("linux.resources.unified.{key}"),
                 path,
                 value: value.to_owned(),
                 source,

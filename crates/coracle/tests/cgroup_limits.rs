@@ -1,0 +1,111 @@
+//! The resources that only some kernels or hierarchies have, read back
+//! from the host's control files wherever the tests run (see
+//! common/cg.rs): where the kernel lacks a file, or refuses a value, the
+//! container is refused with the configuration field named, and nothing
+//! of it stays.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+/// Asserts that `create` of `b` fails in one line naming `field`, with
+/// every part of `needles` in it, and leaves no cgroup.
+#[track_caller]
+fn refused(t: &Test, b: &Bundle, place: &CgPlace, field: &str, needles: &[&str]) {
+    let out = t.try_create_cg(b).err().expect("create must fail");
+    assert_refused(out, place, field, needles);
+}
+
+/// Asserts that a failed `create` said so in one line naming `field`,
+/// with every part of `needles` in it, and left no cgroup.
+#[track_caller]
+fn assert_refused(out: Out, place: &CgPlace, field: &str, needles: &[&str]) {
+    let out = out.fails_with_one_line();
+    assert!(out.stderr.contains(&format!("{field}: ")), "{out}");
+    for needle in needles {
+        assert!(out.stderr.contains(needle), "{needle:?} in {out}");
+    }
+    assert!(place.existing_dirs().is_empty(), "cgroup left: {out}");
+}
+
+/// kernelTCP and useHierarchy are cgroup v1 files. `useHierarchy: false`
+/// is refused by kernels since 5.x (hierarchical accounting only): the
+/// error names the field and the kernel's answer.
+#[test]
+fn memory_kernel_tcp_and_use_hierarchy() {
+    if skip_unless_env(
+        &[CgEnv::V1],
+        "cgroup v2 refuses both (v1_only_memory_fields_are_refused_on_v2)",
+    ) {
+        return;
+    }
+    let t = Test::new();
+    let place = cg_place(&t);
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.cgroup(&place).resources(json!({"memory": {
+        "kernelTCP": 16 * MIB, "useHierarchy": true
+    }}));
+    let tcp = "memory.kmem.tcp.limit_in_bytes";
+    if !cgroup_dir("memory", "").unwrap().join(tcp).exists() {
+        refused(&t, &b, &place, "linux.resources.memory.kernelTCP", &[tcp]);
+        return;
+    }
+    let c = t.create_cg(&b);
+    assert_eq!(place.read("memory", tcp), (16 * MIB).to_string());
+    assert_eq!(place.read("memory", "memory.use_hierarchy"), "1");
+    c.force_delete();
+
+    let place = cg_place(&t);
+    b.cgroup(&place)
+        .resources(json!({"memory": {"useHierarchy": false}}));
+    match t.try_create_cg(&b) {
+        // An older kernel still takes it.
+        Ok(_c) => assert_eq!(place.read("memory", "memory.use_hierarchy"), "0"),
+        Err(out) => assert_refused(
+            out,
+            &place,
+            "linux.resources.memory.useHierarchy",
+            &["write 0 to ", "/memory.use_hierarchy: Invalid argument"],
+        ),
+    };
+}
+
+/// A device's weight applies only where the device's I/O scheduler has
+/// per-device weights (BFQ, or io.cost on cgroup v2); in a throwaway guest
+/// the test device is put on BFQ first, the host's stay as they are. Else
+/// the kernel's refusal names the field.
+#[test]
+fn block_io_weight_device() {
+    let Some((major, minor)) = test_block_device() else {
+        skip_test("no block device here");
+        return;
+    };
+    let t = Test::new();
+    let place = cg_place(&t);
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.cgroup(&place).resources(json!({"blockIO": {
+        "weightDevice": [{"major": major, "minor": minor, "weight": 200}]
+    }}));
+    let device = format!("{major}:{minor}");
+    if !on_bfq_in_guest(major, minor) {
+        let field = "linux.resources.blockIO.weightDevice";
+        refused(&t, &b, &place, field, &[&device]);
+        return;
+    }
+    let _c = t.create_cg(&b);
+    // BFQ's weight is in the blkio range; io.cost's (1..10000) would
+    // hold 1920, were the device under io.cost.
+    let files = match cg_env() {
+        CgEnv::V1 => vec![("blkio.bfq.weight_device", "200")],
+        CgEnv::V2 | CgEnv::Systemd => vec![("io.bfq.weight", "200"), ("io.weight", "1920")],
+    };
+    let found = files.iter().any(|(file, weight)| {
+        let path = place.file("blkio", file);
+        path.exists()
+            && read(&path)
+                .lines()
+                .any(|l| l == format!("{device} {weight}"))
+    });
+    assert!(found, "no weight for {device} in {files:?}");
+}
