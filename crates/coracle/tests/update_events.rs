@@ -227,6 +227,31 @@ fn update_changes_live_limits() {
     c.rt(&["resume"], &[]).ok();
 }
 
+/// runc's rule, which engines rely on: `--memory -1` without a word about
+/// swap lifts the memory+swap limit too (memory+swap cannot stay below
+/// an unlimited memory).
+#[test]
+fn lifting_the_memory_limit_lifts_swap_too() {
+    let t = Test::new();
+    let place = cg_place(&t);
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.cgroup(&place).resources(json!({
+        "memory": {"limit": 64 * MIB, "swap": 128 * MIB}, "pids": {"limit": 50}
+    }));
+    let c = t.create_cg(&b);
+    update(&c, &["--memory", "-1"]).ok();
+    let lifted = Limits {
+        memory: "max",
+        swap: "max",
+        pids: "50",
+    };
+    assert_limits(&place, &lifted);
+    if let Some(unit) = &place.unit {
+        let props = systemctl_show(unit, &["MemorySwapMax"]);
+        assert_eq!(props["MemorySwapMax"], "infinity", "{props:?}");
+    }
+}
+
 #[test]
 fn update_changes_device_rules_live() {
     let t = Test::new();

@@ -45,6 +45,17 @@ pub(crate) struct MemoryPlan {
     pub(crate) check_before_update: bool,
 }
 
+impl MemoryPlan {
+    /// Whether the memory+swap limit goes too, unasked: runc's rule, which
+    /// engines rely on, is that lifting the memory limit (`-1`) without a
+    /// word about swap lifts both, since memory+swap cannot stay below an
+    /// unlimited memory. Drivers apply it only where the kernel accounts
+    /// swap at all.
+    pub(crate) fn lifts_swap_too(&self) -> bool {
+        self.limit == Some(Limit::Unlimited) && self.swap.is_none()
+    }
+}
+
 /// Validated `linux.resources.cpu`; times in microseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct CpuPlan {
@@ -455,6 +466,15 @@ mod tests {
         assert_eq!(p.memory.kernel_tcp, None);
         assert!(!p.uses_cpu());
         assert!(p.block_io.is_empty());
+    }
+
+    #[test]
+    fn unlimited_memory_without_swap_lifts_swap_too() {
+        let memory = |json: &str| plan(json).unwrap().memory;
+        assert!(memory(r#"{"memory":{"limit":-1}}"#).lifts_swap_too());
+        assert!(!memory(r#"{"memory":{"limit":-1,"swap":-1}}"#).lifts_swap_too());
+        assert!(!memory(r#"{"memory":{"limit":1024}}"#).lifts_swap_too());
+        assert!(!memory(r#"{"memory":{}}"#).lifts_swap_too());
     }
 
     #[test]

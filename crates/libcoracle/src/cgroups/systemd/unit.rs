@@ -159,7 +159,11 @@ pub(crate) fn resource_properties(r: &ResourcePlan, current: Current) -> Vec<(St
         Some(limit) => Some(bytes(limit)),
         None => current.memory_max,
     };
-    match (r.memory.swap, limit) {
+    let swap = match r.memory.lifts_swap_too() {
+        true => Some(Limit::Unlimited),
+        false => r.memory.swap,
+    };
+    match (swap, limit) {
         (Some(Limit::Unlimited), _) => add("MemorySwapMax", u64::MAX),
         (Some(Limit::Value(swap)), Some(limit)) if limit != u64::MAX => {
             add("MemorySwapMax", swap.saturating_sub(limit))
@@ -312,12 +316,18 @@ mod tests {
             resource_properties(&plan(r#"{"memory":{"swap":3145728}}"#), current),
             [property("MemorySwapMax", 2 << 20)]
         );
-        assert_eq!(
-            resource_properties(&plan(r#"{"memory":{"limit":-1,"swap":-1}}"#), current),
-            [
-                property("MemoryMax", u64::MAX),
-                property("MemorySwapMax", u64::MAX)
-            ]
-        );
+        for lifted in [
+            r#"{"memory":{"limit":-1,"swap":-1}}"#,
+            r#"{"memory":{"limit":-1}}"#,
+        ] {
+            assert_eq!(
+                resource_properties(&plan(lifted), current),
+                [
+                    property("MemoryMax", u64::MAX),
+                    property("MemorySwapMax", u64::MAX)
+                ],
+                "{lifted}"
+            );
+        }
     }
 }

@@ -68,22 +68,30 @@ pub(super) fn apply(
 }
 
 fn apply_memory(dir: &Path, m: &MemoryPlan) -> Result<(), CgroupError> {
+    const MEMSW: &str = "memory.memsw.limit_in_bytes";
     let setting =
         |file, limit: Option<Limit>, field| limit.map(|l| Setting::new(file, v1_limit(l), field));
-    // The kernel keeps memory <= memory+swap at every write.
-    set_pair(
-        dir,
-        setting(
-            "memory.limit_in_bytes",
-            m.limit,
+    let limit = setting(
+        "memory.limit_in_bytes",
+        m.limit,
+        "linux.resources.memory.limit",
+    );
+    let swap = match m.swap {
+        Some(swap) => setting(MEMSW, Some(swap), "linux.resources.memory.swap"),
+        // Without swap accounting (no memsw file) there is nothing to lift.
+        None if m.lifts_swap_too() && dir.join(MEMSW).exists() => setting(
+            MEMSW,
+            Some(Limit::Unlimited),
             "linux.resources.memory.limit",
         ),
-        setting(
-            "memory.memsw.limit_in_bytes",
-            m.swap,
-            "linux.resources.memory.swap",
-        ),
-    )?;
+        None => None,
+    };
+    // The kernel keeps memory <= memory+swap at every write: lifting the
+    // memory limit starts with memory+swap, which is never refused then.
+    match m.limit {
+        Some(Limit::Unlimited) => set_pair(dir, swap, limit)?,
+        _ => set_pair(dir, limit, swap)?,
+    }
     let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
     let rest = [
         setting(

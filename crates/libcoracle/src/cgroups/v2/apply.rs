@@ -225,6 +225,10 @@ fn apply_memory(dir: &Path, m: &MemoryPlan, live: bool) -> Result<(), CgroupErro
     if let Some(swap) = m.swap {
         let value = swap_max(dir, swap, m.limit)?;
         Setting::new("memory.swap.max", value, "linux.resources.memory.swap").apply(dir)?;
+    } else if m.lifts_swap_too() {
+        // Without swap accounting (no memory.swap.max) nothing to lift.
+        let field = "linux.resources.memory.limit";
+        Setting::new("memory.swap.max", "max".into(), field).apply_if_present(dir)?;
     }
     Ok(())
 }
