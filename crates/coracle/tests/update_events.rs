@@ -227,6 +227,60 @@ fn update_changes_live_limits() {
     c.rt(&["resume"], &[]).ok();
 }
 
+/// A container created without a controller gets it at `update`, as the
+/// kubelet's CPU manager expects of a cpuset: on cgroup v1 the runtime
+/// joins the hierarchy then, moving every process of the container (a
+/// background child too). Then delete removes it all.
+#[test]
+fn update_adds_a_controller_the_container_was_created_without() {
+    let t = Test::new();
+    let place = cg_place(&t);
+    let mut b = t.bundle(&[]);
+    b.cgroup(&place);
+    b.sh("sleep 1000 & exec sleep 1000");
+    let c = t.create_cg(&b);
+    c.start();
+    wait_for_comm(c.pid, "sleep");
+    let child = wait_for_child(c.pid);
+    update(&c, &["--cpuset-cpus", "0", "--cpuset-mems", "0"]).ok();
+    assert_eq!(place.read("cpuset", "cpuset.cpus"), "0");
+    assert_eq!(place.read("cpuset", "cpuset.mems"), "0");
+    let procs = place.read("cpuset", "cgroup.procs");
+    for pid in [c.pid, child] {
+        assert!(
+            procs.lines().any(|p| p == pid.to_string()),
+            "{pid} in {procs}"
+        );
+        let status = status_fields(&read(&PathBuf::from(format!("/proc/{pid}/status"))));
+        assert_eq!(status["Cpus_allowed_list"], "0", "{pid}");
+    }
+    let seen = c
+        .exec(&["grep", "Cpus_allowed_list", "/proc/self/status"])
+        .ok();
+    assert_eq!(
+        seen.stdout.split_whitespace().collect::<Vec<_>>(),
+        ["Cpus_allowed_list:", "0"]
+    );
+    c.force_delete();
+    assert!(
+        place.existing_dirs().is_empty(),
+        "cgroups left after delete"
+    );
+}
+
+/// The only child of `pid`, once there is one (bounded poll).
+#[track_caller]
+fn wait_for_child(pid: i32) -> i32 {
+    let end = std::time::Instant::now() + DEADLINE;
+    loop {
+        if let [child] = children_of(pid)[..] {
+            return child;
+        }
+        assert!(std::time::Instant::now() < end, "{pid} has no child");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// runc's rule, which engines rely on: `--memory -1` without a word about
 /// swap lifts the memory+swap limit too (memory+swap cannot stay below
 /// an unlimited memory).

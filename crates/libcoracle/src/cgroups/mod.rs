@@ -316,10 +316,13 @@ impl Cgroup {
     /// that would change nothing writes nothing (rewriting starts with "deny
     /// everything", a moment a running container could notice). Fails,
     /// before writing anything, when a field needs a controller the cgroup
-    /// was created without.
-    pub fn update(&self, resources: &spec::Resources) -> Result<(), CgroupError> {
+    /// was created without and cannot join. On cgroup v1 a controller
+    /// whose hierarchy the container did not join at create is joined now
+    /// (every process of the container moves in): the record changes then,
+    /// even when the update fails later, and the caller must save it.
+    pub fn update(&mut self, resources: &spec::Resources) -> Result<(), CgroupError> {
         let plan = resources::ResourcePlan::for_update(resources)?;
-        match &self.driver {
+        match &mut self.driver {
             Driver::V1(cgroup) => cgroup.update(&plan),
             Driver::V2(cgroup) => cgroup.update(&plan),
             Driver::Systemd(cgroup) => cgroup.update(&plan),
@@ -476,12 +479,12 @@ impl Cgroup {
 /// What a container's state keeps of its cgroup (opaque JSON tagged with
 /// the driver, such as `{"driver":"v1","hierarchies":[…]}` or
 /// `{"driver":"v2","path":…,"mount_point":…,"created":1}`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CgroupRecord(RecordDriver);
 
 /// The record of each driver.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "driver")]
 enum RecordDriver {
     #[serde(rename = "v1")]

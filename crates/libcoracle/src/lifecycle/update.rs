@@ -10,10 +10,13 @@ impl Runtime {
     /// container: the fields present change, the absent ones keep their
     /// values (see [`Cgroup::update`]). Holds the container's lock, so that
     /// no `delete` removes the cgroup meanwhile. The configuration on disk
-    /// is left as it is: the cgroup's files are what `update` changes.
+    /// is left as it is: the cgroup's files are what `update` changes. When
+    /// the cgroup joins a controller it was created without, the record
+    /// says so afterwards (saved even if the update then fails: delete must
+    /// find every directory).
     pub fn update(&self, id: &str, resources: &Resources) -> Result<(), Error> {
         let dir = self.root.open(id)?;
-        let record = dir.load()?;
+        let mut record = dir.load()?;
         let status = self.status_of(&record, dir.fifo_exists());
         if status == Status::Stopped {
             return Err(wrong_state(
@@ -22,7 +25,13 @@ impl Runtime {
                 "only a created, running or paused container can be updated",
             ));
         }
-        Cgroup::from_record(&record.cgroup).update(resources)?;
-        Ok(())
+        let mut cgroup = Cgroup::from_record(&record.cgroup);
+        let updated = cgroup.update(resources);
+        let now = cgroup.record();
+        if now != record.cgroup {
+            record.cgroup = now;
+            dir.save(&record)?;
+        }
+        Ok(updated?)
     }
 }

@@ -57,7 +57,7 @@ impl SystemdPlan {
 }
 
 /// What a container's state records of its scope.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SystemdRecord {
     /// The scope unit.
     unit: String,

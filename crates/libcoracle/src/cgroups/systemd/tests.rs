@@ -83,7 +83,7 @@ fn a_scope_holds_the_container() {
         json.starts_with(r#"{"driver":"systemd","unit":""#),
         "{json}"
     );
-    let again = Cgroup::from_record(&serde_json::from_str::<CgroupRecord>(&json).unwrap());
+    let mut again = Cgroup::from_record(&serde_json::from_str::<CgroupRecord>(&json).unwrap());
     let resources: spec::Resources =
         serde_json::from_str(r#"{"memory":{"limit":33554432}}"#).unwrap();
     again.update(&resources).unwrap();

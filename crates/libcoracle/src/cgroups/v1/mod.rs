@@ -28,16 +28,25 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub(crate) struct V1Plan {
     hierarchies: Vec<Planned>,
+    /// The other mounted hierarchies with a controller, where the
+    /// container's directory would be: an `update` that needs one joins it.
+    others: Vec<Planned>,
     resources: ResourcePlan,
 }
 
-/// One hierarchy the container will join.
-#[derive(Debug)]
+/// One hierarchy of the container, where its directory is (to be).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Planned {
     controllers: Vec<String>,
     mount_point: PathBuf,
     /// The container's cgroup directory in it.
     dir: PathBuf,
+}
+
+impl Planned {
+    fn has(&self, controller: &str) -> bool {
+        self.controllers.iter().any(|c| c == controller)
+    }
 }
 
 impl V1Plan {
@@ -73,10 +82,31 @@ impl V1Plan {
             }
         }
         Ok(V1Plan {
+            others: plan_others(hierarchies, &planned, path),
             hierarchies: planned,
             resources,
         })
     }
+}
+
+/// Where the container's directory would be in each hierarchy with a
+/// controller that `planned` leaves out (just paths: nothing is read).
+/// One where a relative path has no starting point is left out too: an
+/// update that needs it says the controller is not mounted.
+fn plan_others(hierarchies: &[Hierarchy], planned: &[Planned], path: &CgroupsPath) -> Vec<Planned> {
+    let mut others = Vec::new();
+    for hierarchy in hierarchies {
+        let named_only = hierarchy.controllers.iter().all(|c| c.starts_with("name="));
+        if named_only
+            || planned
+                .iter()
+                .any(|p| p.mount_point == Path::new(&hierarchy.mount_point))
+        {
+            continue;
+        }
+        let _ = plan_hierarchy(&mut others, hierarchy, path);
+    }
+    others
 }
 
 /// Controllers joined whenever mounted, for the engines' statistics.
@@ -154,13 +184,16 @@ fn controllers_used(
 }
 
 /// The container's cgroup on v1; also what its state records.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct V1Cgroup {
     hierarchies: Vec<Joined>,
+    /// Where it would be in the hierarchies it has not joined (yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unjoined: Vec<Planned>,
 }
 
 /// The container's directory in one hierarchy.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Joined {
     /// As `/proc/self/cgroup` names them (`cpu`, `cpuacct`, `name=systemd`…).
     controllers: Vec<String>,
@@ -183,6 +216,7 @@ impl V1Cgroup {
     pub(crate) fn create(plan: &V1Plan) -> Result<V1Cgroup, CgroupError> {
         let mut cgroup = V1Cgroup {
             hierarchies: Vec::with_capacity(plan.hierarchies.len()),
+            unjoined: plan.others.clone(),
         };
         match cgroup.create_all(plan) {
             Ok(()) => Ok(cgroup),
@@ -221,28 +255,105 @@ impl V1Cgroup {
     /// Removes what `create` made, after a failure (no process joined yet).
     fn undo(&self) {
         for joined in self.hierarchies.iter().rev() {
-            for dir in joined.path.ancestors().take(joined.created) {
-                if fs::remove_dir(dir).is_err() {
-                    break; // a parent in use by another cgroup stays
-                }
-            }
+            remove_made_dirs(&joined.path, joined.created);
         }
     }
 
-    pub(crate) fn update(&self, resources: &ResourcePlan) -> Result<(), CgroupError> {
+    /// Applies `resources` to the live cgroup. A controller whose hierarchy
+    /// the container did not join at create (engines set a cpuset later,
+    /// as the kubelet's CPU manager does) is joined now: the directory is
+    /// made and gets its values, then every process of the container moves
+    /// in, and the hierarchy joins the record (so that stats, later
+    /// updates and delete include it; the caller saves the record, even
+    /// when a later step fails).
+    pub(crate) fn update(&mut self, resources: &ResourcePlan) -> Result<(), CgroupError> {
         // Refuse before writing anything: a half-applied update is worse.
+        let mut to_join = Vec::new();
         for (controller, needed_for) in controllers_used(resources)? {
-            if !self.hierarchies.iter().any(|j| j.has(controller)) {
-                return Err(CgroupError::NotJoined {
-                    controller,
-                    needed_for,
-                });
+            if self.hierarchies.iter().any(|j| j.has(controller)) {
+                continue;
+            }
+            match self.unjoined.iter().position(|u| u.has(controller)) {
+                Some(i) if !to_join.contains(&i) => to_join.push(i),
+                Some(_) => {} // co-mounted with one already to join
+                None => {
+                    return Err(CgroupError::NoController {
+                        controller,
+                        needed_for,
+                    })
+                }
             }
         }
-        for joined in &self.hierarchies {
+        let joined_before = self.hierarchies.len();
+        to_join.sort_unstable();
+        for i in to_join.into_iter().rev() {
+            let planned = self.unjoined.remove(i);
+            self.join_live(planned, resources)?;
+        }
+        for joined in &self.hierarchies[..joined_before] {
             apply(&joined.path, &joined.controllers, resources, true)?;
         }
         Ok(())
+    }
+
+    /// Joins a hierarchy of a live container: makes its directory (with
+    /// cpusets initialised from the parent, as at create), writes the
+    /// values, records it, and moves the container's processes in. Until
+    /// the hierarchy is recorded, a failure removes what was made.
+    fn join_live(&mut self, planned: Planned, resources: &ResourcePlan) -> Result<(), CgroupError> {
+        let created = make_dirs(&planned.dir, &planned.mount_point)?;
+        let prepared = match created {
+            0 => ensure_no_process(&planned.dir),
+            _ if planned.has("cpuset") => {
+                init_cpusets(&planned.dir, created, &planned.mount_point, &resources.cpu)
+            }
+            _ => Ok(()),
+        }
+        .and_then(|()| apply(&planned.dir, &planned.controllers, resources, false));
+        if let Err(err) = prepared {
+            remove_made_dirs(&planned.dir, created);
+            return Err(err);
+        }
+        let procs = planned.dir.join("cgroup.procs");
+        self.hierarchies.push(Joined {
+            controllers: planned.controllers,
+            path: planned.dir,
+            created,
+        });
+        self.move_processes(&procs)
+    }
+
+    /// Moves every process of the container into the `cgroup.procs` file
+    /// `procs`, listing them from a hierarchy it joined: again and again
+    /// until a pass finds none it has not moved, so that a child forked
+    /// by a process not moved yet is not left behind.
+    fn move_processes(&self, procs: &Path) -> Result<(), CgroupError> {
+        let mut moved = Vec::new();
+        loop {
+            let fresh: Vec<i32> = self
+                .pids()?
+                .into_iter()
+                .filter(|pid| !moved.contains(pid))
+                .collect();
+            if fresh.is_empty() {
+                return Ok(());
+            }
+            for pid in fresh {
+                let value = pid.to_string();
+                match write_control(procs, &value) {
+                    Ok(()) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {} // exited
+                    Err(source) => {
+                        return Err(CgroupError::Write {
+                            path: procs.to_owned(),
+                            value,
+                            source,
+                        })
+                    }
+                }
+                moved.push(pid);
+            }
+        }
     }
 
     pub(crate) fn stats(&self) -> Result<Stats, CgroupError> {
@@ -388,6 +499,16 @@ impl V1Cgroup {
                 controller,
                 needed_for,
             })
+    }
+}
+
+/// Removes the `created` levels of `dir` made for a cgroup that no process
+/// joined, deepest first.
+fn remove_made_dirs(dir: &Path, created: usize) {
+    for dir in dir.ancestors().take(created) {
+        if fs::remove_dir(dir).is_err() {
+            break; // a parent in use by another cgroup stays
+        }
     }
 }
 

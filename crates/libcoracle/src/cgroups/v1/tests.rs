@@ -78,6 +78,19 @@ fn joins_the_hierarchies_the_resources_use_once() {
 }
 
 #[test]
+fn the_other_hierarchies_are_planned_for_later_updates() {
+    let path = CgroupsPath::parse(Some("/a"), "id").unwrap();
+    let plan = V1Plan::new(&sample_hierarchies(), &path, ResourcePlan::default()).unwrap();
+    let others: Vec<String> = plan
+        .others
+        .iter()
+        .map(|p| p.dir.display().to_string())
+        .collect();
+    // Not the named hierarchy: no update needs it.
+    assert_eq!(others, ["/cg/cpuset/a"]);
+}
+
+#[test]
 fn a_missing_controller_is_named() {
     let hierarchies: Vec<_> = sample_hierarchies()
         .into_iter()
@@ -129,6 +142,7 @@ fn record_is_tagged_json_and_round_trips() {
             path: "/cg/pids/a".into(),
             created: 1,
         }],
+        unjoined: Vec::new(),
     };
     let record =
         Cgroup::from_record(&CgroupRecord(crate::cgroups::RecordDriver::V1(cgroup))).record();

@@ -68,7 +68,7 @@ impl V2Plan {
 }
 
 /// What a container's state records of its v2 cgroup.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct V2Record {
     /// The container's cgroup directory.
     path: PathBuf,

@@ -34,7 +34,7 @@ fn dir_of(cgroup: &Cgroup) -> PathBuf {
     cgroup.unified_path().unwrap().to_owned()
 }
 
-fn update(cgroup: &Cgroup, json: &str) -> Result<(), String> {
+fn update(cgroup: &mut Cgroup, json: &str) -> Result<(), String> {
     let resources: spec::Resources = serde_json::from_str(json).unwrap();
     cgroup.update(&resources).map_err(|e| e.to_string())
 }
@@ -44,7 +44,7 @@ fn the_device_program_enforces_the_rules() {
     let Some((scratch, unified)) = Scratch::cgroup2() else {
         return;
     };
-    let cgroup = create(
+    let mut cgroup = create(
         &scratch,
         &unified,
         "/ctr",
@@ -61,13 +61,13 @@ fn the_device_program_enforces_the_rules() {
     }
 
     // An update replaces the program: one stays attached.
-    update(&cgroup, r#"{"devices":[{"allow":false}]}"#).unwrap();
+    update(&mut cgroup, r#"{"devices":[{"allow":false}]}"#).unwrap();
     assert_eq!(open_in(&cgroup, "<", "/dev/kmsg"), "denied");
     assert_eq!(open_in(&cgroup, "<", "/dev/zero"), "ok");
     let dir = open_dir(&dir_of(&cgroup)).unwrap();
     assert_eq!(sys::bpf::device_programs(dir.as_fd()).unwrap().len(), 1);
     // An update without devices leaves them alone.
-    update(&cgroup, "{}").unwrap();
+    update(&mut cgroup, "{}").unwrap();
     assert_eq!(sys::bpf::device_programs(dir.as_fd()).unwrap().len(), 1);
     drop(dir);
     cgroup.remove().unwrap();
@@ -189,7 +189,7 @@ fn resources_are_written_and_controllers_enabled() {
                 "unified":{"memory.high":"50331648"}}"#,
         )
         .unwrap();
-    let cgroup = Cgroup::create(&plan).unwrap();
+    let mut cgroup = Cgroup::create(&plan).unwrap();
     let dir = dir_of(&cgroup);
     assert_eq!(read(&dir, "memory.max"), "67108864");
     assert_eq!(read(&dir, "memory.swap.max"), "33554432");
@@ -205,20 +205,20 @@ fn resources_are_written_and_controllers_enabled() {
     }
 
     // Updates: only what is named changes.
-    update(&cgroup, r#"{"memory":{"swap":134217728}}"#).unwrap();
+    update(&mut cgroup, r#"{"memory":{"swap":134217728}}"#).unwrap();
     assert_eq!(read(&dir, "memory.swap.max"), "67108864");
     assert_eq!(read(&dir, "memory.max"), "67108864");
-    update(&cgroup, r#"{"cpu":{"period":200000}}"#).unwrap();
+    update(&mut cgroup, r#"{"cpu":{"period":200000}}"#).unwrap();
     assert_eq!(read(&dir, "cpu.max"), "50000 200000");
-    update(&cgroup, r#"{"cpu":{"quota":-1},"pids":{"limit":-1}}"#).unwrap();
+    update(&mut cgroup, r#"{"cpu":{"quota":-1},"pids":{"limit":-1}}"#).unwrap();
     assert_eq!(read(&dir, "cpu.max"), "max 200000");
     assert_eq!(read(&dir, "pids.max"), "max");
-    let err = update(&cgroup, r#"{"unified":{"memory.nope":"1"}}"#).unwrap_err();
+    let err = update(&mut cgroup, r#"{"unified":{"memory.nope":"1"}}"#).unwrap_err();
     assert!(
         err.starts_with("linux.resources.unified.memory.nope: the kernel has no "),
         "{err}"
     );
-    let err = update(&cgroup, r#"{"memory":{"swappiness":10}}"#).unwrap_err();
+    let err = update(&mut cgroup, r#"{"memory":{"swappiness":10}}"#).unwrap_err();
     assert!(
         err.starts_with("linux.resources.memory.swappiness: "),
         "{err}"

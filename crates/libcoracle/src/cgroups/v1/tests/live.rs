@@ -1,23 +1,24 @@
 //! Root tests of what later commands do to a live v1 cgroup: update, stats
 //! and out-of-memory events.
 
+use crate::cgroups::mountinfo::{self, Layout};
 use crate::cgroups::test_support::{open_in, read, view_dir, Prober, Scratch};
 use crate::cgroups::{Cgroup, OomEvents};
 use crate::spec;
 use crate::sys;
 use std::os::fd::AsFd;
 
-fn update(cgroup: &Cgroup, json: &str) -> Result<(), String> {
+fn update(cgroup: &mut Cgroup, json: &str) -> Result<(), String> {
     let resources: spec::Resources = serde_json::from_str(json).unwrap();
     cgroup.update(&resources).map_err(|e| e.to_string())
 }
 
 #[test]
 fn update_changes_only_what_it_names() {
-    let Some(scratch) = Scratch::v1() else {
+    let Some(mut scratch) = Scratch::v1() else {
         return;
     };
-    let cgroup = Cgroup::create(
+    let mut cgroup = Cgroup::create(
         &scratch
             .plan(
                 "",
@@ -31,35 +32,65 @@ fn update_changes_only_what_it_names() {
     let pids = view_dir(&cgroup, "pids").unwrap();
     // Raising needs memory+swap first, lowering the limit first.
     update(
-        &cgroup,
+        &mut cgroup,
         r#"{"memory":{"limit":268435456,"swap":536870912}}"#,
     )
     .unwrap();
     assert_eq!(read(&memory, "memory.limit_in_bytes"), "268435456");
     assert_eq!(read(&memory, "memory.memsw.limit_in_bytes"), "536870912");
-    update(&cgroup, r#"{"memory":{"limit":33554432,"swap":33554432}}"#).unwrap();
+    update(
+        &mut cgroup,
+        r#"{"memory":{"limit":33554432,"swap":33554432}}"#,
+    )
+    .unwrap();
     assert_eq!(read(&memory, "memory.limit_in_bytes"), "33554432");
     assert_eq!(read(&memory, "memory.memsw.limit_in_bytes"), "33554432");
     // A swap limit alone is fine on a live cgroup.
-    update(&cgroup, r#"{"memory":{"swap":67108864}}"#).unwrap();
+    update(&mut cgroup, r#"{"memory":{"swap":67108864}}"#).unwrap();
     assert_eq!(read(&memory, "memory.limit_in_bytes"), "33554432");
     assert_eq!(read(&memory, "memory.memsw.limit_in_bytes"), "67108864");
-    update(&cgroup, r#"{"pids":{"limit":7}}"#).unwrap();
+    update(&mut cgroup, r#"{"pids":{"limit":7}}"#).unwrap();
     assert_eq!(read(&pids, "pids.max"), "7");
     assert_eq!(read(&memory, "memory.limit_in_bytes"), "33554432");
 
-    // A controller the cgroup lacks is refused before anything is written.
-    let err = update(&cgroup, r#"{"pids":{"limit":9},"cpu":{"cpus":"0"}}"#).unwrap_err();
-    assert_eq!(
-        err,
-        "the container's cgroup has no cpuset controller (it was created without one), which linux.resources.cpu.cpus and mems needs"
-    );
-    assert_eq!(read(&pids, "pids.max"), "7");
+    // A controller the host does not mount is refused before anything is
+    // written.
+    let Ok(Layout::V1(hierarchies)) = mountinfo::discover() else {
+        panic!("Scratch::v1 found v1 hierarchies");
+    };
+    if !hierarchies.iter().any(|h| h.has("net_cls")) {
+        let err = update(
+            &mut cgroup,
+            r#"{"pids":{"limit":9},"network":{"classID":1}}"#,
+        );
+        assert_eq!(
+            err.unwrap_err(),
+            "the net_cls cgroup controller is not mounted as a cgroup v1 hierarchy (needed for linux.resources.network.classID)"
+        );
+        assert_eq!(read(&pids, "pids.max"), "7");
+    }
+
+    // A hierarchy the cgroup did not join at create is joined now: its
+    // directory gets the values (the rest from the parent), the processes
+    // move in, and the record, and so remove, includes it.
+    assert!(view_dir(&cgroup, "cpuset").is_none());
+    let pid = scratch.sleeper();
+    cgroup.add_process(pid).unwrap();
+    update(&mut cgroup, r#"{"pids":{"limit":9},"cpu":{"cpus":"0"}}"#).unwrap();
+    assert_eq!(read(&pids, "pids.max"), "9");
+    let cpuset = view_dir(&cgroup, "cpuset").expect("cpuset joined");
+    assert_eq!(read(&cpuset, "cpuset.cpus"), "0");
+    assert!(!read(&cpuset, "cpuset.mems").is_empty());
+    assert_eq!(read(&cpuset, "cgroup.procs"), pid.to_string());
+    let record = Cgroup::from_record(&cgroup.record());
+    assert!(view_dir(&record, "cpuset").is_some());
+    scratch.children[0].kill().unwrap();
+    scratch.children[0].wait().unwrap();
 
     // New device rules apply to the running cgroup.
     assert_eq!(open_in(&cgroup, "<", "/dev/kmsg"), "denied");
     update(
-        &cgroup,
+        &mut cgroup,
         r#"{"devices":[{"allow":false},{"allow":true,"type":"c","major":1,"minor":11,"access":"r"}]}"#,
     )
     .unwrap();
@@ -86,7 +117,7 @@ fn device_lists_are_predicted() {
         r#"[{"allow":true,"type":"b","major":7,"minor":0,"access":"rw"},
             {"allow":false,"type":"b","major":7,"minor":0,"access":"rw"}]"#,
     ] {
-        let cgroup = Cgroup::create(
+        let mut cgroup = Cgroup::create(
             &scratch
                 .plan("", &format!(r#"{{"devices":{rules}}}"#))
                 .unwrap(),
@@ -95,7 +126,7 @@ fn device_lists_are_predicted() {
         let before = read(&view_dir(&cgroup, "devices").unwrap(), "devices.list");
         // Unchanged rules are detected as such: nothing is written (a write
         // would be visible as a changed order of the list).
-        update(&cgroup, &format!(r#"{{"devices":{rules}}}"#)).unwrap();
+        update(&mut cgroup, &format!(r#"{{"devices":{rules}}}"#)).unwrap();
         let after = read(&view_dir(&cgroup, "devices").unwrap(), "devices.list");
         assert_eq!(before, after);
         let rules: Vec<spec::DeviceCgroup> = serde_json::from_str(rules).unwrap();
