@@ -123,7 +123,7 @@ fn update_changes_live_limits() {
             "32MiB",
             "--pids-limit",
             "20",
-            "--cpu-share",
+            "--cpu-shares",
             "256",
             "--cpu-quota",
             "20000",
@@ -167,6 +167,7 @@ fn update_changes_live_limits() {
     // The container's own view of its cgroup follows.
     let seen = c.exec(&["cat", &inside("pids", "pids.max")]).ok();
     assert_eq!(seen.stdout, "20\n");
+    update_blkio_weight(&c, &place);
 
     // A linux.resources document on stdin, as engines send it.
     update_stdin(
@@ -225,6 +226,28 @@ fn update_changes_live_limits() {
     assert_eq!(place.read("pids", "pids.max"), "40");
     assert_eq!(c.status(), "paused");
     c.rt(&["resume"], &[]).ok();
+}
+
+/// `update --blkio-weight` read back from whichever weight file the kernel
+/// has (io.weight is io.cost's 1..10000, BFQ's files the blkio range).
+fn update_blkio_weight(c: &Container, place: &CgPlace) {
+    let files = match cg_env() {
+        CgEnv::V1 => [("blkio.weight", "300"), ("blkio.bfq.weight", "300")],
+        CgEnv::V2 | CgEnv::Systemd => [
+            ("io.weight", "default 2930"),
+            ("io.bfq.weight", "default 300"),
+        ],
+    };
+    let Some((file, want)) = files.iter().find(|(f, _)| place.file("blkio", f).exists()) else {
+        let out = update(c, &["--blkio-weight", "300"]).fails_with_one_line();
+        assert!(out.stderr.contains("blockIO.weight"), "{out}");
+        return;
+    };
+    update(c, &["--blkio-weight", "300"]).ok();
+    assert_eq!(place.read("blkio", file).lines().next().unwrap(), *want);
+    if let Some(unit) = &place.unit {
+        assert_eq!(systemctl_show(unit, &["IOWeight"])["IOWeight"], "2930");
+    }
 }
 
 /// A container created without a controller gets it at `update`, as the
