@@ -1,14 +1,17 @@
 #!/bin/bash
 # The engine test: Podman, Docker and containerd drive coracle as their OCI
 # runtime, with their default seccomp profiles, and the same checks run
-# under each (scripts/engines/matrix.sh).
+# under each (scripts/engines/matrix.sh); and Kubernetes's view of it,
+# containerd's CRI plugin spoken to as the kubelet does
+# (scripts/engines/kubernetes.sh).
 #
-#   scripts/engine-test.sh [--engines podman,docker,containerd] [--runtime PATH]
+#   scripts/engine-test.sh [--engines podman,docker,containerd,kubernetes] [--runtime PATH]
 #
 # PATH defaults to target/release/coracle, else target/debug/coracle; any
 # runc-compatible runtime works (`--runtime /usr/bin/runc` checks the test
 # itself). Needs root, busybox-static, jq, util-linux (script), and per
-# engine: podman and conmon; docker.io; containerd and python3-grpcio.
+# engine: podman and conmon; docker.io; containerd and python3-grpcio (also
+# for kubernetes).
 #
 # Each engine runs in its own subshell with private daemons, storage and
 # configuration in a temporary directory: a local busybox image is loaded
@@ -22,10 +25,10 @@ shopt -s extglob
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here") # used by lib.sh
-engines=podman,docker,containerd
+engines=podman,docker,containerd,kubernetes
 runtime_arg=
 usage() {
-	echo "usage: $0 [--engines podman,docker,containerd] [--runtime PATH]" >&2
+	echo "usage: $0 [--engines podman,docker,containerd,kubernetes] [--runtime PATH]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do

@@ -34,16 +34,6 @@ containerd_config() {
 	EOF
 	awk -v options="[$cri.containerd.runtimes.coracle.options]" \
 		-v root="  Root = \"$tmp/runc-root\"" '{ print } $0 == options { print root }' <<<"$snippet"
-	# A configuration that names runtimes replaces containerd 1.6's list
-	# of them, and the CRI plugin then refuses to load without the one
-	# its default_runtime_name names: runc, as on a node.
-	if [[ $snippet != *"[$cri.containerd.runtimes.runc]"* ]]; then
-		cat <<-EOF
-
-			[$cri.containerd.runtimes.runc]
-			  runtime_type = "io.containerd.runc.v2"
-		EOF
-	fi
 	cat <<-EOF
 
 		[grpc]
