@@ -253,11 +253,12 @@ fn update_blkio_weight(c: &Container, place: &CgPlace) {
 /// A container created without a controller gets it at `update`, as the
 /// kubelet's CPU manager expects of a cpuset: on cgroup v1 the runtime
 /// joins the hierarchy then, moving every process of the container (a
-/// background child too). Then delete removes it all.
+/// background child too); on cgroup v2 the controller was enabled at
+/// create in the parent the runtime made. Then delete removes it all.
 #[test]
 fn update_adds_a_controller_the_container_was_created_without() {
     let t = Test::new();
-    let place = cg_place(&t);
+    let place = cg_place_in_new_parent(&t);
     let mut b = t.bundle(&[]);
     b.cgroup(&place);
     b.sh("sleep 1000 & exec sleep 1000");
@@ -390,13 +391,20 @@ fn update_and_events_need_a_live_container() {
 #[test]
 fn events_stats_prints_one_object() {
     let t = Test::new();
-    let place = cg_place(&t);
+    // Created without resources below a parent the runtime makes: on
+    // cgroup v2 every controller must be enabled for the statistics (and
+    // the update) all the same, as runc does.
+    let place = cg_place_in_new_parent(&t);
     let mut b = t.bundle(&["sleep", "1000"]);
-    b.cgroup(&place)
-        .resources(json!({"memory": {"limit": 64 * MIB}, "pids": {"limit": 50}}));
+    b.cgroup(&place);
     let c = t.create_cg(&b);
     c.start();
     wait_for_comm(c.pid, "sleep");
+    update(&c, &["--memory", "64m", "--pids-limit", "50"]).ok();
+    if cg_env().unified() {
+        // Block I/O is counted too (io.stat lists only devices used).
+        assert!(place.file("io", "io.stat").exists(), "io not enabled");
+    }
     for pause in [false, true] {
         if pause {
             c.rt(&["pause"], &[]).ok();
@@ -483,17 +491,21 @@ impl Drop for EventStream {
 #[test]
 fn events_stream_reports_oom_and_ends_with_the_container() {
     let t = Test::new();
-    let place = cg_place(&t);
+    // Created without a memory limit below a parent the runtime makes: the
+    // memory controller must be there all the same for the update and the
+    // watcher (on cgroup v2, enabled at create as runc does).
+    let place = cg_place_in_new_parent(&t);
     let mut b = t.bundle(&[]);
     let out = b.out_dir(&t);
-    // 8 MiB and no swap; dd's 50 MB buffer is filled from /dev/zero.
-    b.cgroup(&place)
-        .resources(json!({"memory": {"limit": 8 * MIB, "swap": 8 * MIB}}));
+    b.cgroup(&place);
+    // dd's 50 MB buffer is filled from /dev/zero.
     b.sh("while [ ! -e /out/go ]; do sleep 0.05; done; \
          dd if=/dev/zero of=/dev/null bs=50M count=1 2>/dev/null; echo $? > /out/dd; \
          exec sleep 1000");
     let c = t.create_cg(&b);
     c.start();
+    // 8 MiB and no swap.
+    update(&c, &["--memory", "8m", "--memory-swap", "8m"]).ok();
     let mut stream = EventStream::start(&t, &c.id, "100ms");
     // The first statistics come after the watcher is set up.
     wait_for_text(&stream.out, r#""type":"stats""#);

@@ -147,6 +147,9 @@ pub struct CgPlace {
     pub path: String,
     /// The systemd scope unit (systemd environment only).
     pub unit: Option<String>,
+    /// The highest directory the runtime makes for it (`path` itself, or
+    /// the parent of a place made by [`cg_place_in_new_parent`]).
+    pub top: String,
 }
 
 impl CgPlace {
@@ -167,12 +170,13 @@ impl CgPlace {
             .to_string()
     }
 
-    /// The container's cgroup directories on the host that exist now.
+    /// The container's cgroup directories on the host that exist now (or
+    /// those of the parent the runtime made for it).
     pub fn existing_dirs(&self) -> Vec<PathBuf> {
         cgroup_mounts()
             .into_iter()
             .filter(|(keys, _)| cg_env() == CgEnv::V1 || keys == &[String::new()])
-            .map(|(_, m)| m.join(self.path.trim_start_matches('/')))
+            .map(|(_, m)| m.join(self.top.trim_start_matches('/')))
             .filter(|d| d.exists())
             .collect()
     }
@@ -186,6 +190,7 @@ pub fn cg_place(t: &Test) -> CgPlace {
             let path = t.cgroup_path();
             CgPlace {
                 cgroups_path: path.clone(),
+                top: path.clone(),
                 path,
                 unit: None,
             }
@@ -193,13 +198,28 @@ pub fn cg_place(t: &Test) -> CgPlace {
         CgEnv::Systemd => {
             let name = t.unique("ct");
             let unit = format!("coracle-test-{name}.scope");
+            let path = format!("/system.slice/{unit}");
             CgPlace {
                 cgroups_path: format!("system.slice:coracle-test:{name}"),
-                path: format!("/system.slice/{unit}"),
+                top: path.clone(),
+                path,
                 unit: Some(unit),
             }
         }
     }
+}
+
+/// A fresh place whose parent the runtime makes too (`/coracle-test-…/ctr`)
+/// with the cgroupfs drivers; systemd's scope as [`cg_place`]. Unlike the
+/// v2 guest's root, whose init enables every controller, a parent made by
+/// the runtime offers its children only the controllers it enables.
+pub fn cg_place_in_new_parent(t: &Test) -> CgPlace {
+    let mut place = cg_place(t);
+    if cg_env() != CgEnv::Systemd {
+        place.cgroups_path.push_str("/ctr");
+        place.path.push_str("/ctr");
+    }
+    place
 }
 
 /// The host path of `file` of `controller` for the cgroup at `path`.

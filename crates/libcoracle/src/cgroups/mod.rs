@@ -13,9 +13,10 @@
 //! (`path`) and the statistics' shape (`stats`).
 //!
 //! Costs matter (a run should spend about a millisecond here): the plan is
-//! computed before the clone, only the controllers the config needs are
-//! joined or enabled, and control files are written without being read
-//! first (except where a value depends on the current one).
+//! computed before the clone, only the v1 hierarchies the config needs are
+//! joined (an update joins more if it must), and control files are
+//! written without being read first (except where a value depends on the
+//! current one).
 
 mod bpf;
 mod control;

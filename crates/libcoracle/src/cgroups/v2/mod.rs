@@ -2,9 +2,9 @@
 //! cgroup is one directory of the single hierarchy.
 //!
 //! The directory exists before the clone, so that the container's init is
-//! born in it (`CLONE_INTO_CGROUP`, no migration); the controllers the
-//! resources need are enabled in the ancestors' `cgroup.subtree_control`
-//! where missing; device access is an eBPF program attached to the
+//! born in it (`CLONE_INTO_CGROUP`, no migration); every controller the
+//! ancestors below the root offer is enabled in their
+//! `cgroup.subtree_control` where missing (a later update may need any); device access is an eBPF program attached to the
 //! directory; freezing, killing and removal use `cgroup.freeze`,
 //! `cgroup.kill` and the `cgroup.events` notifications instead of polling.
 
@@ -446,17 +446,23 @@ fn open_dir(path: &Path) -> io::Result<OwnedFd> {
         .into())
 }
 
-/// Enables `controllers` for the container's cgroup `dir`: in the
-/// `cgroup.subtree_control` of each level from the hierarchy's root down to
-/// `dir`'s parent, writing only the ones missing there.
+/// Enables controllers for the container's cgroup `dir`, in the
+/// `cgroup.subtree_control` of each level from the hierarchy's root down
+/// to `dir`'s parent: below the root, every one the level offers
+/// (`cgroup.controllers`) and does not enable yet, as runc does, so that
+/// a later `update`, the statistics and the OOM watcher find every
+/// controller whatever the configuration asked for at create. The root's
+/// are the host's init's (systemd enables what its units use; a hybrid
+/// host's cgroup2 root is not coracle's at all): there only `needed`
+/// (what the resources use, with the field that needs each) is added.
+/// One write per level that lacks any. `needed` must be offered
+/// everywhere; where the kernel refuses the whole set (a level holding
+/// processes refuses domain controllers), `needed` alone is enabled.
 fn enable_controllers(
     mount_point: &Path,
     dir: &Path,
-    controllers: &[(String, String)],
+    needed: &[(String, String)],
 ) -> Result<(), CgroupError> {
-    if controllers.is_empty() {
-        return Ok(());
-    }
     let mut levels: Vec<&Path> = dir
         .ancestors()
         .skip(1)
@@ -464,19 +470,11 @@ fn enable_controllers(
         .collect();
     levels.reverse();
     for level in levels {
-        let subtree = level.join("cgroup.subtree_control");
-        let enabled = read_control(&subtree)?;
-        let missing: Vec<&(String, String)> = controllers
-            .iter()
-            .filter(|(c, _)| !enabled.split_whitespace().any(|e| e == c))
-            .collect();
-        if missing.is_empty() {
-            continue;
-        }
         let available = read_control(&level.join("cgroup.controllers"))?;
-        if let Some((controller, field)) = missing
+        let available: Vec<&str> = available.split_whitespace().collect();
+        if let Some((controller, field)) = needed
             .iter()
-            .find(|(c, _)| !available.split_whitespace().any(|a| a == c))
+            .find(|(c, _)| !available.contains(&c.as_str()))
         {
             return Err(CgroupError::NotEnabled {
                 controller: controller.clone(),
@@ -484,10 +482,31 @@ fn enable_controllers(
                 needed_for: field.clone(),
             });
         }
-        let value: Vec<String> = missing.iter().map(|(c, _)| format!("+{c}")).collect();
-        write(&subtree, &value.join(" "))?;
+        let subtree = level.join("cgroup.subtree_control");
+        let enabled = read_control(&subtree)?;
+        let is_needed = |c: &str| needed.iter().any(|(n, _)| n == c);
+        let missing: Vec<&str> = available
+            .into_iter()
+            .filter(|c| level != mount_point || is_needed(c))
+            .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        if write_control(&subtree, &enable_list(&missing)).is_err() {
+            let needed_missing: Vec<&str> = missing.into_iter().filter(|c| is_needed(c)).collect();
+            if !needed_missing.is_empty() {
+                write(&subtree, &enable_list(&needed_missing))?;
+            }
+        }
     }
     Ok(())
+}
+
+/// What `cgroup.subtree_control` takes to enable `controllers`: `+a +b`.
+fn enable_list(controllers: &[&str]) -> String {
+    let plus: Vec<String> = controllers.iter().map(|c| format!("+{c}")).collect();
+    plus.join(" ")
 }
 
 /// Adds the pids of `dir` and of the cgroups below it to `pids` (none when

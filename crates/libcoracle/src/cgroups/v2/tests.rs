@@ -228,6 +228,35 @@ fn resources_are_written_and_controllers_enabled() {
 }
 
 #[test]
+fn every_offered_controller_is_enabled_in_the_parents() {
+    let Some(scratch) = Scratch::v2() else {
+        return;
+    };
+    // No resources at all: an update may still need any controller.
+    let cgroup = Cgroup::create(&scratch.plan("/a/ctr", "{}").unwrap()).unwrap();
+    let dir = dir_of(&cgroup);
+    let words = |dir: &Path, file: &str| {
+        let mut words: Vec<String> = read(dir, file).split(' ').map(str::to_owned).collect();
+        words.sort();
+        words
+    };
+    let made = [
+        dir.parent().unwrap(),
+        dir.parent().unwrap().parent().unwrap(),
+    ];
+    for level in made {
+        let offered = words(level, "cgroup.controllers");
+        assert_eq!(words(level, "cgroup.subtree_control"), offered, "{level:?}");
+    }
+    assert_eq!(
+        words(&dir, "cgroup.controllers"),
+        words(made[0], "cgroup.controllers")
+    );
+    cgroup.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
+
+#[test]
 fn block_io_and_huge_pages() {
     let Some(scratch) = Scratch::v2() else {
         return;
