@@ -285,6 +285,15 @@ fn update_adds_a_controller_the_container_was_created_without() {
         seen.stdout.split_whitespace().collect::<Vec<_>>(),
         ["Cpus_allowed_list:", "0"]
     );
+    // The statistics show the cpuset (runc's cpuset section).
+    let stats: Value =
+        serde_json::from_str(&c.rt(&["events", "--stats"], &[]).ok().stdout).unwrap();
+    let cpuset = &stats["data"]["cpuset"];
+    assert_eq!(cpuset["cpus"], json!([0]), "{stats}");
+    assert_eq!(cpuset["mems"], json!([0]), "{stats}");
+    if cg_env() == CgEnv::V1 {
+        assert_eq!(cpuset["sched_load_balance"], 1, "{stats}");
+    }
     c.force_delete();
     assert!(
         place.existing_dirs().is_empty(),

@@ -20,6 +20,7 @@
 
 mod bpf;
 mod control;
+mod cpulist;
 mod devices;
 mod dirs;
 mod mountinfo;
@@ -35,8 +36,8 @@ mod v2;
 
 pub use oom::{OomEvents, OomWatcher};
 pub use stats::{
-    BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats, PidsStats,
-    Stats, Throttling,
+    BlkioEntry, BlkioStats, CpuStats, CpuUsage, CpusetStats, HugetlbStats, MemoryEntry,
+    MemoryStats, PidsStats, Stats, Throttling,
 };
 
 use crate::spec::{self, Spec};

@@ -4,7 +4,7 @@
 //! not join, or a counter the kernel lacks, stays 0 or empty.
 
 use super::control::read_control;
-use super::CgroupError;
+use super::{cpulist, CgroupError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +14,8 @@ use std::path::Path;
 pub struct Stats {
     /// CPU time.
     pub cpu: CpuStats,
+    /// The CPUs and memory nodes the container may use.
+    pub cpuset: CpusetStats,
     /// Memory use and limits.
     pub memory: MemoryStats,
     /// Task count.
@@ -64,6 +66,37 @@ pub struct Throttling {
     /// Total time throttled, in nanoseconds.
     #[serde(rename = "throttledTime")]
     pub throttled_time: u64,
+}
+
+/// The cpuset of the cgroup: the lists expanded (`0-2` as `[0, 1, 2]`)
+/// and, on cgroup v1, its flags (which cgroup v2 does not have: they read
+/// 0 there, and the lists are the effective ones).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CpusetStats {
+    /// The CPUs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<u16>,
+    /// `cpuset.cpu_exclusive`.
+    pub cpu_exclusive: u64,
+    /// The memory nodes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mems: Vec<u16>,
+    /// `cpuset.mem_hardwall`.
+    pub mem_hardwall: u64,
+    /// `cpuset.mem_exclusive`.
+    pub mem_exclusive: u64,
+    /// `cpuset.memory_migrate`.
+    pub memory_migrate: u64,
+    /// `cpuset.memory_spread_page`.
+    pub memory_spread_page: u64,
+    /// `cpuset.memory_spread_slab`.
+    pub memory_spread_slab: u64,
+    /// `cpuset.memory_pressure`.
+    pub memory_pressure: u64,
+    /// `cpuset.sched_load_balance`.
+    pub sched_load_balance: u64,
+    /// `cpuset.sched_relax_domain_level` (-1: the system's default).
+    pub sched_relax_domain_level: i64,
 }
 
 /// Memory use and limits.
@@ -164,6 +197,18 @@ pub(crate) fn parse_number(text: &str) -> Option<u64> {
     }
 }
 
+/// Reads a CPU or memory-node list file, expanded; empty when the kernel
+/// lacks the file.
+pub(crate) fn read_list(path: &Path) -> Result<Vec<u16>, CgroupError> {
+    let Some(text) = read_optional(path)? else {
+        return Ok(Vec::new());
+    };
+    cpulist::expand(&text).ok_or_else(|| CgroupError::Parse {
+        path: path.to_owned(),
+        reason: format!("{:?} is not a list such as 0-3,7", text.trim_end()),
+    })
+}
+
 /// Reads a control file of `key value` lines into a map; empty when the
 /// kernel lacks the file. Lines that are not `key number` are skipped.
 pub(crate) fn read_flat_keyed(path: &Path) -> Result<BTreeMap<String, u64>, CgroupError> {
@@ -231,5 +276,14 @@ mod tests {
         );
         assert_eq!(json["hugetlb"]["2MB"]["failcnt"], 0);
         assert!(json["cpu"]["usage"].get("percpu").is_none());
+        // runc's names and order; empty lists are left out.
+        let text = serde_json::to_string(&stats).unwrap();
+        let at = |key: &str| text.find(&format!(r#""{key}":{{"#)).unwrap();
+        assert!(
+            at("cpu") < at("cpuset") && at("cpuset") < at("memory"),
+            "{text}"
+        );
+        assert_eq!(json["cpuset"]["sched_relax_domain_level"], 0);
+        assert!(json["cpuset"].get("cpus").is_none());
     }
 }

@@ -2,8 +2,8 @@
 //! hierarchies.
 
 use super::super::stats::{
-    read_flat_keyed, read_number, read_optional, BlkioEntry, BlkioStats, CpuStats, HugetlbStats,
-    MemoryEntry, MemoryStats, PidsStats, Stats,
+    read_flat_keyed, read_list, read_number, read_optional, BlkioEntry, BlkioStats, CpuStats,
+    CpusetStats, HugetlbStats, MemoryEntry, MemoryStats, PidsStats, Stats,
 };
 use super::super::CgroupError;
 use std::collections::BTreeMap;
@@ -30,6 +30,7 @@ pub(super) fn add_stats(
             throttling.throttled_time = stat.get("throttled_time").copied().unwrap_or(0);
             Ok(())
         }
+        "cpuset" => cpuset(dir, &mut stats.cpuset),
         "memory" => memory(dir, &mut stats.memory),
         "pids" => {
             stats.pids = PidsStats {
@@ -64,6 +65,29 @@ fn cpuacct(dir: &Path, cpu: &mut CpuStats) -> Result<(), CgroupError> {
             let ticks = |key: &str| stat.get(key).copied().unwrap_or(0) * NANOS_PER_TICK;
             (usage.kernel, usage.user) = (ticks("system"), ticks("user"));
         }
+    }
+    Ok(())
+}
+
+fn cpuset(dir: &Path, cpuset: &mut CpusetStats) -> Result<(), CgroupError> {
+    cpuset.cpus = read_list(&dir.join("cpuset.cpus"))?;
+    cpuset.mems = read_list(&dir.join("cpuset.mems"))?;
+    let flag = |name: &str| number(dir, &format!("cpuset.{name}"));
+    cpuset.cpu_exclusive = flag("cpu_exclusive")?;
+    cpuset.mem_exclusive = flag("mem_exclusive")?;
+    cpuset.mem_hardwall = flag("mem_hardwall")?;
+    cpuset.memory_migrate = flag("memory_migrate")?;
+    cpuset.memory_spread_page = flag("memory_spread_page")?;
+    cpuset.memory_spread_slab = flag("memory_spread_slab")?;
+    cpuset.memory_pressure = flag("memory_pressure")?;
+    cpuset.sched_load_balance = flag("sched_load_balance")?;
+    // The one signed value: -1 is the system's default.
+    let level = dir.join("cpuset.sched_relax_domain_level");
+    if let Some(text) = read_optional(&level)? {
+        cpuset.sched_relax_domain_level = text.trim().parse().map_err(|_| CgroupError::Parse {
+            path: level,
+            reason: format!("{:?} is not a number", text.trim()),
+        })?;
     }
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! counters read 0.
 
 use super::super::stats::{
-    read_flat_keyed, read_number, read_optional, BlkioEntry, BlkioStats, HugetlbStats, MemoryEntry,
-    Stats,
+    read_flat_keyed, read_list, read_number, read_optional, BlkioEntry, BlkioStats, HugetlbStats,
+    MemoryEntry, Stats,
 };
 use super::super::CgroupError;
 use std::collections::BTreeMap;
@@ -23,6 +23,10 @@ pub(super) fn stats(dir: &Path) -> Result<Stats, CgroupError> {
     stats.cpu.throttling.periods = cpu.get("nr_periods").copied().unwrap_or(0);
     stats.cpu.throttling.throttled_periods = cpu.get("nr_throttled").copied().unwrap_or(0);
     stats.cpu.throttling.throttled_time = micros("throttled_usec");
+
+    // The effective lists: cpuset.cpus is empty unless the cgroup sets one.
+    stats.cpuset.cpus = read_list(&dir.join("cpuset.cpus.effective"))?;
+    stats.cpuset.mems = read_list(&dir.join("cpuset.mems.effective"))?;
 
     let memory = &mut stats.memory;
     memory.usage = memory_entry(dir, "memory")?;
