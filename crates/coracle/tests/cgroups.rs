@@ -250,7 +250,10 @@ fn cpu_and_cpuset() {
     assert_eq!(place.read("cpuset", "cpuset.cpus"), "0");
     assert_eq!(place.read("cpuset", "cpuset.mems"), "0");
     if let Some(unit) = &place.unit {
-        assert_eq!(systemctl_show(unit, &["CPUWeight"])["CPUWeight"], "20");
+        let props = systemctl_show(unit, &["CPUWeight", "AllowedCPUs", "AllowedMemoryNodes"]);
+        assert_eq!(props["CPUWeight"], "20", "{props:?}");
+        assert_eq!(props["AllowedCPUs"], "0", "{props:?}");
+        assert_eq!(props["AllowedMemoryNodes"], "0", "{props:?}");
     }
     c.start();
     wait_for_comm(c.pid, "sleep");

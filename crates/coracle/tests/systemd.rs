@@ -89,9 +89,16 @@ fn scope_unit_follows_the_container() {
     assert_eq!(props["MemoryMax"], (96 * MIB).to_string(), "{props:?}");
     assert_eq!(props["TasksMax"], "60", "{props:?}");
     managed("after an update of other limits");
+    // A cpuset set live becomes the unit's AllowedCPUs/AllowedMemoryNodes.
+    c.rt(&["update", "--cpuset-cpus", "0", "--cpuset-mems", "0"], &[])
+        .ok();
     host("systemctl", &["daemon-reload"]);
-    let props = systemctl_show(&unit, &["MemoryMax"]);
+    let props = systemctl_show(&unit, &["MemoryMax", "AllowedCPUs", "AllowedMemoryNodes"]);
     assert_eq!(props["MemoryMax"], (96 * MIB).to_string(), "{props:?}");
+    assert_eq!(props["AllowedCPUs"], "0", "{props:?}");
+    assert_eq!(props["AllowedMemoryNodes"], "0", "{props:?}");
+    assert_eq!(file("cpuset.cpus"), "0");
+    assert_eq!(file("cpuset.mems"), "0");
     managed("after a reload");
     // A quota alone keeps the period.
     c.rt(&["update", "--cpu-quota", "15000"], &[]).ok();

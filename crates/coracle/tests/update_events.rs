@@ -294,6 +294,11 @@ fn update_adds_a_controller_the_container_was_created_without() {
     if cg_env() == CgEnv::V1 {
         assert_eq!(cpuset["sched_load_balance"], 1, "{stats}");
     }
+    if let Some(unit) = &place.unit {
+        let props = systemctl_show(unit, &["AllowedCPUs", "AllowedMemoryNodes"]);
+        assert_eq!(props["AllowedCPUs"], "0", "{props:?}");
+        assert_eq!(props["AllowedMemoryNodes"], "0", "{props:?}");
+    }
     c.force_delete();
     assert!(
         place.existing_dirs().is_empty(),

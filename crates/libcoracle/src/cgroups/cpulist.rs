@@ -1,6 +1,7 @@
 //! CPU and memory-node lists in the kernel's list syntax (`0-3,7`, with
 //! strides such as `0-7:2/4`), as `cpuset.cpus` shows them and as
-//! `linux.resources.cpu.cpus` gives them, expanded for the statistics.
+//! `linux.resources.cpu.cpus` gives them: expanded for the statistics, and
+//! as the bitmask that systemd's `AllowedCPUs` takes.
 
 /// The numbers of a list, ascending as written; `None` when it is not one.
 /// An empty list (or a lone newline) is no number.
@@ -44,6 +45,17 @@ pub(crate) fn expand(list: &str) -> Option<Vec<u16>> {
     Some(numbers)
 }
 
+/// The list as a bitmask, byte `i` bit `j` for number `8 * i + j` (systemd's
+/// `AllowedCPUs` and `AllowedMemoryNodes`); `None` when it is not a list.
+pub(crate) fn bitmask(list: &str) -> Option<Vec<u8>> {
+    let numbers = expand(list)?;
+    let mut mask = vec![0u8; numbers.iter().max().map_or(0, |n| usize::from(*n) / 8 + 1)];
+    for n in numbers {
+        mask[usize::from(n) / 8] |= 1 << (n % 8);
+    }
+    Some(mask)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +69,12 @@ mod tests {
         for bad in ["x", "3-1", "0-3:5/4", "0-3:1/0", "1-", "0-3:2"] {
             assert_eq!(expand(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn bitmasks_have_a_bit_per_number() {
+        assert_eq!(bitmask("0"), Some(vec![0b1]));
+        assert_eq!(bitmask("0-1,9"), Some(vec![0b11, 0b10]));
+        assert_eq!(bitmask(""), Some(vec![]));
     }
 }

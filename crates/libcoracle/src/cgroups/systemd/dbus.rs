@@ -68,6 +68,8 @@ pub(super) enum Value {
     U64(u64),
     /// `au`
     U32s(Vec<u32>),
+    /// `ay`
+    Bytes(Vec<u8>),
     /// `a(sv)`: named properties.
     Properties(Vec<(String, Value)>),
     /// `a(sa(sv))`: auxiliary units (always empty here).
@@ -82,6 +84,7 @@ impl Value {
             Value::Bool(_) => "b",
             Value::U64(_) => "t",
             Value::U32s(_) => "au",
+            Value::Bytes(_) => "ay",
             Value::Properties(_) => "a(sv)",
             Value::AuxUnits => "a(sa(sv))",
         }
@@ -375,6 +378,7 @@ impl Writer {
             Value::Bool(b) => self.u32(u32::from(*b)),
             Value::U64(n) => self.u64(*n),
             Value::U32s(list) => self.array(4, |w| list.iter().for_each(|n| w.u32(*n))),
+            Value::Bytes(bytes) => self.array(1, |w| w.buf.extend_from_slice(bytes)),
             Value::Properties(properties) => self.array(8, |w| {
                 for (name, value) in properties {
                     w.align(8);
@@ -530,6 +534,15 @@ mod tests {
         assert!(bytes
             .windows(b"ssa(sv)a(sa(sv))".len())
             .any(|w| w == b"ssa(sv)a(sa(sv))"));
+    }
+
+    #[test]
+    fn byte_arrays_are_packed() {
+        let mut w = Writer::default();
+        w.byte(9);
+        w.value(&Value::Bytes(vec![3, 1]));
+        // The length 4-aligned, the bytes unaligned right after it.
+        assert_eq!(w.buf, [9, 0, 0, 0, 2, 0, 0, 0, 3, 1]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `slice:prefix:name`, unit names, the cgroup path of a slice, and the
 //! unit properties that carry the resources systemd knows.
 
+use super::super::cpulist;
 use super::super::resources::{Limit, ResourcePlan};
 use super::super::CgroupError;
 use super::dbus::Value;
@@ -140,6 +141,7 @@ pub(crate) struct Current {
 /// the unit's settings (at any property change, such as an `update`, and on
 /// a reload): a value written only to cgroupfs would fall back to systemd's
 /// default, or to an older value, then. cgroupfs gets every value anyway.
+/// The cpuset lists go as bitmasks (`AllowedCPUs`, `AllowedMemoryNodes`).
 pub(crate) fn resource_properties(r: &ResourcePlan, current: Current) -> Vec<(String, Value)> {
     let bytes = |limit: Limit| match limit {
         Limit::Unlimited => u64::MAX,
@@ -209,6 +211,16 @@ pub(crate) fn resource_properties(r: &ResourcePlan, current: Current) -> Vec<(St
         // Other spellings stay cgroupfs-only, as any other unified file.
         if let Some(value) = super::super::stats::parse_number(value.trim()) {
             add(name, value);
+        }
+    }
+    // A list the kernel would refuse is left to the cgroupfs write, whose
+    // error names the field.
+    for (name, list) in [
+        ("AllowedCPUs", &r.cpu.cpus),
+        ("AllowedMemoryNodes", &r.cpu.mems),
+    ] {
+        if let Some(mask) = list.as_deref().and_then(cpulist::bitmask) {
+            properties.push((name.to_owned(), Value::Bytes(mask)));
         }
     }
     properties
@@ -292,6 +304,20 @@ mod tests {
                 property("MemoryHigh", u64::MAX),
                 property("MemoryMin", 4096),
             ]
+        );
+        // cpuset lists as bitmasks; one the kernel refuses is not sent.
+        assert_eq!(
+            resource_properties(
+                &plan(r#"{"cpu":{"cpus":"0-1,9","mems":"0"}}"#),
+                Current::default()
+            ),
+            [
+                ("AllowedCPUs".to_owned(), Value::Bytes(vec![0b11, 0b10])),
+                ("AllowedMemoryNodes".to_owned(), Value::Bytes(vec![1])),
+            ]
+        );
+        assert!(
+            resource_properties(&plan(r#"{"cpu":{"cpus":"3-1"}}"#), Current::default()).is_empty()
         );
         // A quota alone is per the scope's period, else systemd's default.
         let quota = plan(r#"{"cpu":{"quota":20000}}"#);
