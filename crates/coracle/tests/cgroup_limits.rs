@@ -22,7 +22,7 @@ fn refused(t: &Test, b: &Bundle, place: &CgPlace, field: &str, needles: &[&str])
 #[track_caller]
 fn assert_refused(out: Out, place: &CgPlace, field: &str, needles: &[&str]) {
     let out = out.fails_with_one_line();
-    assert!(out.stderr.contains(&format!("{field}: ")), "{out}");
+    assert!(out.stderr.contains(field), "{out}");
     for needle in needles {
         assert!(out.stderr.contains(needle), "{needle:?} in {out}");
     }
@@ -88,7 +88,13 @@ fn block_io_weight_device() {
         "weightDevice": [{"major": major, "minor": minor, "weight": 200}]
     }}));
     let device = format!("{major}:{minor}");
-    if !on_bfq_in_guest(major, minor) {
+    let on_bfq = on_bfq_in_guest(major, minor);
+    let in_guest = std::env::var_os("CORACLE_GUEST").is_some();
+    assert!(
+        on_bfq || !in_guest,
+        "the guest could not put {device} on BFQ"
+    );
+    if !on_bfq {
         let field = "linux.resources.blockIO.weightDevice";
         refused(&t, &b, &place, field, &[&device]);
         return;
@@ -108,4 +114,106 @@ fn block_io_weight_device() {
                 .any(|l| l == format!("{device} {weight}"))
     });
     assert!(found, "no weight for {device} in {files:?}");
+}
+
+/// CFS burst and the idle policy, where the kernel has their files
+/// (Linux 5.14 and 5.15): read back, else refused naming the field.
+#[test]
+fn cpu_burst_and_idle() {
+    let t = Test::new();
+    let place = cg_place(&t);
+    let mut b = t.bundle(&["sleep", "1000"]);
+    // No shares: the kernel refuses a weight for an idle cgroup.
+    b.cgroup(&place).resources(json!({"cpu": {
+        "quota": 50000, "period": 100000, "burst": 10000, "idle": 1
+    }}));
+    let (burst, idle) = match cg_env() {
+        CgEnv::V1 => ("cpu.cfs_burst_us", "cpu.idle"),
+        CgEnv::V2 | CgEnv::Systemd => ("cpu.max.burst", "cpu.idle"),
+    };
+    let _c = match t.try_create_cg(&b) {
+        Ok(c) => c,
+        Err(out) => {
+            let field = match out.stderr.contains(burst) {
+                true => "linux.resources.cpu.burst",
+                false => "linux.resources.cpu.idle",
+            };
+            assert_refused(out, &place, field, &["the kernel has no "]);
+            return;
+        }
+    };
+    assert_eq!(place.read("cpu", burst), "10000");
+    assert_eq!(place.read("cpu", idle), "1");
+}
+
+/// net_cls and net_prio: cgroup v1 controllers, applied and read back
+/// where mounted (the v1 guest), else refused naming the field (a v1 host
+/// that does not mount them, as this one; cgroup v2, which has neither).
+#[test]
+fn network_class_and_priorities() {
+    let t = Test::new();
+    for (resources, controller, file, want) in [
+        (
+            json!({"classID": 0x100001}),
+            "net_cls",
+            "net_cls.classid",
+            "1048577",
+        ),
+        (
+            json!({"priorities": [{"name": "lo", "priority": 5}]}),
+            "net_prio",
+            "net_prio.ifpriomap",
+            "lo 5",
+        ),
+    ] {
+        let place = cg_place(&t);
+        let mut b = t.bundle(&["sleep", "1000"]);
+        b.cgroup(&place).resources(json!({ "network": resources }));
+        if cg_env() != CgEnv::V1 || !v1_hierarchy_mounted(controller) {
+            refused(&t, &b, &place, "linux.resources.network", &[controller]);
+            continue;
+        }
+        let c = t.create_cg(&b);
+        let text = place.read(controller, file);
+        assert!(text.lines().any(|l| l == want), "{file}: {text}");
+        c.force_delete();
+    }
+}
+
+/// rdma.max for a device: read back where there is an RDMA device (a
+/// throwaway guest makes a software one if its kernel can), else refused
+/// naming the field (the kernel has no such device, or no rdma controller
+/// for the container: this host's kernel, systemd's scopes).
+#[test]
+fn rdma_limit() {
+    let t = Test::new();
+    let device = rdma_device();
+    let in_guest = std::env::var_os("CORACLE_GUEST").is_some();
+    assert!(
+        device.is_some() || !in_guest,
+        "the guest made no rdma device"
+    );
+    let name = device.as_deref().unwrap_or("mlx4_0");
+    let place = cg_place(&t);
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.cgroup(&place).resources(json!({"rdma": {
+        name: {"hcaHandles": 3, "hcaObjects": 100}
+    }}));
+    match (
+        device.is_some() && cg_env() != CgEnv::Systemd,
+        t.try_create_cg(&b),
+    ) {
+        (true, Ok(_c)) => {
+            let max = place.read("rdma", "rdma.max");
+            let want = format!("{name} hca_handle=3 hca_object=100");
+            assert!(max.lines().any(|l| l == want), "{max}");
+        }
+        (false, Err(out)) => {
+            let out = out.fails_with_one_line();
+            assert!(out.stderr.contains("linux.resources.rdma"), "{out}");
+            assert!(place.existing_dirs().is_empty(), "cgroup left: {out}");
+        }
+        (true, Err(out)) => panic!("a limit for {name}, which exists, refused: {out}"),
+        (false, Ok(_)) => panic!("a limit for {name} accepted, with no rdma device or controller"),
+    };
 }

@@ -293,6 +293,8 @@ fn realtime_cpu() {
     assert_eq!(place.read("cpu", "cpu.rt_runtime_us"), "10000");
 }
 
+/// All four throttles, each read back from its own file (v1) or merged
+/// into the device's io.max line (v2).
 #[test]
 fn block_io_throttle() {
     let Some((major, minor)) = test_block_device() else {
@@ -302,31 +304,33 @@ fn block_io_throttle() {
     let t = Test::new();
     let place = cg_place(&t);
     let mut b = t.bundle(&["sleep", "1000"]);
+    let rate = |rate: u64| json!([{"major": major, "minor": minor, "rate": rate}]);
     b.cgroup(&place).resources(json!({"blockIO": {
-        "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": MIB}],
-        "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 120}]
+        "throttleReadBpsDevice": rate(MIB),
+        "throttleWriteBpsDevice": rate(2 * MIB),
+        "throttleReadIOPSDevice": rate(100),
+        "throttleWriteIOPSDevice": rate(120)
     }}));
     let _c = t.create_cg(&b);
     match cg_env() {
         CgEnv::V1 => {
-            let read_bps = place.read("blkio", "blkio.throttle.read_bps_device");
-            assert!(
-                read_bps
-                    .lines()
-                    .any(|l| l == format!("{major}:{minor} {MIB}")),
-                "{read_bps}"
-            );
-            let write_iops = place.read("blkio", "blkio.throttle.write_iops_device");
-            assert!(
-                write_iops
-                    .lines()
-                    .any(|l| l == format!("{major}:{minor} 120")),
-                "{write_iops}"
-            );
+            for (file, rate) in [
+                ("read_bps_device", MIB),
+                ("write_bps_device", 2 * MIB),
+                ("read_iops_device", 100),
+                ("write_iops_device", 120),
+            ] {
+                let lines = place.read("blkio", &format!("blkio.throttle.{file}"));
+                let want = format!("{major}:{minor} {rate}");
+                assert!(lines.lines().any(|l| l == want), "{file}: {lines}");
+            }
         }
         CgEnv::V2 | CgEnv::Systemd => {
             let max = place.read("io", "io.max");
-            let want = format!("{major}:{minor} rbps={MIB} wbps=max riops=max wiops=120");
+            let want = format!(
+                "{major}:{minor} rbps={MIB} wbps={} riops=100 wiops=120",
+                2 * MIB
+            );
             assert!(max.lines().any(|l| l == want), "{max}");
         }
     }
