@@ -4,21 +4,23 @@
 #
 #   scripts/guest/test.sh [--where host,v2,systemd] [--tests NAME,...|all] [-- TEST-ARGS...]
 #
-# --tests picks the integration test binaries by target name (default:
-# cgroups,update_events,systemd; "all" runs every test binary of the
-# workspace). TEST-ARGS go to each binary (a name filter, --test-threads N).
-# The binaries are built once on the host (cargo test --no-run, honouring
-# CARGO_TARGET_DIR) and run in each place from their package's directory
-# with CORACLE_EXPECT_CGROUP=v1|v2|systemd, so a place that is not what it
-# should be fails instead of skipping. Fails if any place fails, a guest
-# cannot boot, or a place ran no test at all (all skipped); ends with the
-# line "cgroups: N passed, M failed" (N without the skipped tests).
+# --tests picks the test binaries: integration tests by target name, and
+# "unit" for libcoracle's unit tests, filtered to cgroups:: (default:
+# unit,cgroups,cgroup_limits,update_events,systemd; "all" runs every test
+# binary of the workspace, unfiltered). TEST-ARGS go to each binary (a name
+# filter, --test-threads N). The binaries are built once on the host (cargo
+# test --no-run, honouring CARGO_TARGET_DIR) and run in each place from
+# their package's directory with CORACLE_EXPECT_CGROUP=v1|v2|systemd, so a
+# place that is not what it should be fails instead of skipping. Fails if
+# any place fails, a guest cannot boot, or a place ran no test at all (all
+# skipped); ends with the line "cgroups: N passed, M failed" (N without the
+# skipped tests).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel)
 WHERE=host,v2,systemd
-TESTS=cgroups,update_events,systemd
+TESTS=unit,cgroups,cgroup_limits,update_events,systemd
 while [ $# -gt 0 ]; do
     case "$1" in
     --where) WHERE=${2:?}; shift 2 ;;
@@ -26,40 +28,49 @@ while [ $# -gt 0 ]; do
     --tests) TESTS=${2:?}; shift 2 ;;
     --tests=*) TESTS=${1#*=}; shift ;;
     --) shift; break ;;
-    *) sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+    *) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
     esac
 done
 T0=${EPOCHREALTIME/./}
 
-# The chosen test executables with their package directories, from cargo's
-# messages (one JSON object per line).
-PAIRS=()
+# The chosen test executables, each with its package directory and its
+# own filter (libcoracle's unit tests: cgroups::), from cargo's messages
+# (one JSON object per line).
+TRIPLES=()
 while IFS= read -r line; do
     exe=$(grep -o '"executable":"[^"]*"' <<<"$line" | cut -d'"' -f4) || true
     manifest=$(grep -o '"manifest_path":"[^"]*"' <<<"$line" | cut -d'"' -f4) || true
-    name=$(grep -o '"target":{[^}]*}' <<<"$line" | grep -o '"name":"[^"]*"' | cut -d'"' -f4) || true
+    target=$(grep -o '"target":{[^}]*}' <<<"$line") || true
+    name=$(grep -o '"name":"[^"]*"' <<<"$target" | cut -d'"' -f4) || true
+    kind=$(grep -o '"kind":\["[^"]*"' <<<"$target" | cut -d'"' -f4) || true
     [ -n "$exe" ] || continue
-    if [ "$TESTS" = all ] || [[ ",$TESTS," == *",$name,"* ]]; then
-        PAIRS+=("$(dirname "$manifest")" "$exe")
+    if [ "$TESTS" = all ]; then
+        TRIPLES+=("$(dirname "$manifest")" "$exe" "")
+    elif [ "$name/$kind" = libcoracle/lib ] && [[ ",$TESTS," == *",unit,"* ]]; then
+        TRIPLES+=("$(dirname "$manifest")" "$exe" "cgroups::")
+    elif [ "$kind" = test ] && [[ ",$TESTS," == *",$name,"* ]]; then
+        TRIPLES+=("$(dirname "$manifest")" "$exe" "")
     fi
 done < <(cd "$REPO" && cargo test --workspace --no-run --message-format=json |
     grep '"reason":"compiler-artifact"' | grep '"profile":{[^}]*"test":true')
-[ ${#PAIRS[@]} -gt 0 ] || { echo "test.sh: no test binary named $TESTS" >&2; exit 1; }
+[ ${#TRIPLES[@]} -gt 0 ] || { echo "test.sh: no test binary named $TESTS" >&2; exit 1; }
+BINARIES=$((${#TRIPLES[@]} / 3))
 
 # Runs in each place (bash from the host's root, which the guests share).
 # Each binary's output goes to stdout; then one line per binary that died
 # without a test result, and the number of tests that skipped themselves.
 # shellcheck disable=SC2016 # expanded by that bash
-RUNNER='n=$1; shift; dirs=(); bins=()
-for ((i = 0; i < n; i++)); do dirs+=("$1"); bins+=("$2"); shift 2; done
+RUNNER='n=$1; shift; dirs=(); bins=(); filters=()
+for ((i = 0; i < n; i++)); do dirs+=("$1"); bins+=("$2"); filters+=("$3"); shift 3; done
 CORACLE_TEST_SKIP_LOG=$(mktemp /tmp/coracle-skips.XXXXXX)
 export CORACLE_TEST_SKIP_LOG
 log=$(mktemp /tmp/coracle-test-log.XXXXXX)
 rc=0
 for i in "${!bins[@]}"; do
-    echo "==> ${bins[i]##*/} $*"
+    f=${filters[i]}
+    echo "==> ${bins[i]##*/} ${f:+$f }$*"
     brc=0
-    (cd "${dirs[i]}" && "${bins[i]}" "$@") 2>&1 | tee "$log"
+    (cd "${dirs[i]}" && "${bins[i]}" ${f:+"$f"} "$@") 2>&1 | tee "$log"
     brc=${PIPESTATUS[0]}
     if [ "$brc" != 0 ]; then
         rc=1
@@ -83,6 +94,11 @@ count_results() { # output-file
     SKIPPED=${SKIPPED:-0}
 }
 
+# The guests see the host's / read-only, but a fresh /tmp of their own: a
+# target directory there is shared with them.
+SHARES=()
+case "${CARGO_TARGET_DIR:-}" in /tmp/?*) SHARES=(--rw "$CARGO_TARGET_DIR") ;; esac
+
 OUT=$(mktemp -d /tmp/coracle-guest-test.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 declare -A RESULT=()
@@ -93,13 +109,13 @@ for place in ${WHERE//,/ }; do
     v2 | systemd) expect=$place ;;
     *) echo "test.sh: unknown place '$place'" >&2; exit 2 ;;
     esac
-    echo "===== $place: $((${#PAIRS[@]} / 2)) test binaries, args: $*"
-    cmd=(bash -c "$RUNNER" runner $((${#PAIRS[@]} / 2)) "${PAIRS[@]}" "$@")
+    echo "===== $place: $BINARIES test binaries, args: $*"
+    cmd=(bash -c "$RUNNER" runner "$BINARIES" "${TRIPLES[@]}" "$@")
     rc=0
     t_place=${EPOCHREALTIME/./}
     case "$place" in
     host) CORACLE_EXPECT_CGROUP=$expect "${cmd[@]}" | tee "$OUT/$place" || rc=${PIPESTATUS[0]} ;;
-    *) "$SCRIPT_DIR/run.sh" --mode "$place" --workdir "$REPO" \
+    *) "$SCRIPT_DIR/run.sh" --mode "$place" --workdir "$REPO" "${SHARES[@]}" \
         --env "CORACLE_EXPECT_CGROUP=$expect" -- "${cmd[@]}" | tee "$OUT/$place" ||
         rc=${PIPESTATUS[0]} ;;
     esac

@@ -1,7 +1,7 @@
 //! Tests of the systemd driver against a real systemd (the systemd guest
 //! of scripts/guest): scopes under unique names that a guard stops.
 
-use crate::cgroups::test_support::{open_in, read, Scratch};
+use crate::cgroups::test_support::{open_in, read, skip, Scratch};
 use crate::cgroups::{Cgroup, CgroupPlan, CgroupRecord};
 use crate::spec::{self, Spec};
 use std::fs;
@@ -36,7 +36,7 @@ fn plan(name: &str, resources: &str) -> Option<CgroupPlan> {
     if !Path::new("/run/systemd/system").exists()
         || !Path::new("/run/dbus/system_bus_socket").exists()
     {
-        eprintln!("skipped: systemd is not running");
+        skip("systemd is not running");
         return None;
     }
     let spec: Spec = serde_json::from_str(&format!(

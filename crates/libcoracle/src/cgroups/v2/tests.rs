@@ -7,7 +7,7 @@
 use super::*;
 use crate::cgroups::mountinfo::Unified;
 use crate::cgroups::path::CgroupsPath;
-use crate::cgroups::test_support::{open_in, read, Prober, Scratch};
+use crate::cgroups::test_support::{block_device, open_in, read, Prober, Scratch};
 use crate::cgroups::{Cgroup, CgroupRecord, Driver, OomEvents};
 use crate::spec;
 use std::os::fd::AsFd;
@@ -261,13 +261,10 @@ fn block_io_and_huge_pages() {
     let Some(scratch) = Scratch::v2() else {
         return;
     };
-    let device = fs::read_dir("/sys/block")
-        .ok()
-        .and_then(|mut d| d.next())
-        .and_then(|e| fs::read_to_string(e.ok()?.path().join("dev")).ok());
+    let device = block_device();
     let throttle = match &device {
         Some(dev) => {
-            let (major, minor) = dev.trim_end().split_once(':').unwrap();
+            let (major, minor) = dev.split_once(':').unwrap();
             format!(
                 r#","throttleReadBpsDevice":[{{"major":{major},"minor":{minor},"rate":1048576}}]"#
             )
