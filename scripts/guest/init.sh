@@ -6,10 +6,13 @@
 #                read-only over virtio-9p with a tmpfs overlay on top, the
 #                shared directories read-write at their host paths, then hand
 #                over to the mode's PID 1 (switch_root);
-#   v2-pid1      PID 1 of the pure cgroup v2 guest: mount cgroup2, enable the
-#                controllers, run the command, power off;
-#   run-command  run the job's command (both modes; under systemd from the
-#                coracle-guest-test.service unit), record its exit code.
+#   pid1 MODE    PID 1 of the guests without systemd: mount the cgroups of
+#                MODE (v1: every controller its own v1 hierarchy, as a
+#                classic v1 host; v2: cgroup2 with every controller enabled),
+#                run the command, power off;
+#   systemd-command  run the job's command under systemd (from the
+#                coracle-guest-test.service unit).
+# Every mode records the command's exit code (run_command).
 #
 # run.sh talks to the guest through the "ctl" 9p share (a per-run host
 # directory): it writes job.env (what to mount) and command.sh (the command
@@ -185,8 +188,8 @@ stage_initramfs() {
         mount --move "/$d" "/newroot/$d" || die "move /$d"
     done
     case "$MODE" in
-    v2)
-        exec switch_root /newroot "$BB" sh "$SELF" v2-pid1
+    v1 | v2)
+        exec switch_root /newroot "$BB" sh "$SELF" pid1 "$MODE"
         ;;
     systemd)
         write_systemd_units
@@ -196,15 +199,19 @@ stage_initramfs() {
     die "unknown mode '$MODE'"
 }
 
-# The API file systems a cgroup v2 host without systemd has.
+# The API file systems a host without systemd has, but cgroups.
 mount_api_fs() {
     mkdir -p /dev/pts /dev/shm /dev/mqueue
     mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
     mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm
     mount -t mqueue mqueue /dev/mqueue
+}
+
+# A pure cgroup v2 host: cgroup2 at /sys/fs/cgroup, and, as a real host's
+# manager does, every controller usable below the root.
+mount_cgroup_v2() {
     mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup ||
         die "mount cgroup2"
-    # As a real host's manager does: every controller usable below the root.
     # shellcheck disable=SC2013 # one line of space-separated names
     for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
         echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control ||
@@ -212,8 +219,46 @@ mount_api_fs() {
     done
 }
 
-stage_v2_pid1() {
+# A classic cgroup v1 host, laid out as systemd's legacy mode does: a tmpfs
+# at /sys/fs/cgroup with every controller of /proc/cgroups as its own
+# hierarchy (cpu with cpuacct and net_cls with net_prio sharing one, each
+# name a symlink to it), the named systemd hierarchy, and cgroup2 at
+# unified holding no controller. The v1 hierarchies are mounted first: a
+# controller stays with the first hierarchy that takes it.
+mount_cgroup_v1() {
+    mount -t tmpfs -o mode=0755,nosuid,nodev,noexec tmpfs /sys/fs/cgroup ||
+        die "tmpfs on /sys/fs/cgroup"
+    # /proc/cgroups: subsys_name hierarchy num_cgroups enabled
+    while read -r c _ _ enabled; do
+        case "$c/$enabled" in
+        \#* | */0 | cpuacct/* | net_prio/*) continue ;; # header, off, paired
+        cpu/*) opts=cpu,cpuacct ;;
+        net_cls/*) opts=net_cls,net_prio ;;
+        *) opts=$c ;;
+        esac
+        mkdir -p "/sys/fs/cgroup/$opts"
+        mount -t cgroup -o "nosuid,nodev,noexec,$opts" cgroup "/sys/fs/cgroup/$opts" ||
+            die "mount the $opts cgroup v1 hierarchy"
+        if [ "$opts" != "$c" ]; then
+            for name in $(echo "$opts" | "$BB" tr , ' '); do
+                "$BB" ln -s "$opts" "/sys/fs/cgroup/$name"
+            done
+        fi
+    done </proc/cgroups
+    mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+    mount -t cgroup -o nosuid,nodev,noexec,none,name=systemd cgroup /sys/fs/cgroup/systemd ||
+        die "mount the named systemd hierarchy"
+    mount -t cgroup2 -o nosuid,nodev,noexec,nsdelegate cgroup2 /sys/fs/cgroup/unified ||
+        die "mount cgroup2 on /sys/fs/cgroup/unified"
+}
+
+stage_pid1() { # mode
     mount_api_fs
+    case "$1" in
+    v1) mount_cgroup_v1 ;;
+    v2) mount_cgroup_v2 ;;
+    *) die "unknown cgroup mode '$1'" ;;
+    esac
     hostname coracle-guest
     run_command
     sync
@@ -252,7 +297,7 @@ PATH=/run/coracle-guest/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 export PATH
 case "${1:-}" in
 "") stage_initramfs ;;
-v2-pid1) stage_v2_pid1 ;;
+pid1) stage_pid1 "${2:-}" ;;
 systemd-command) stage_systemd_command ;;
 *) die "unknown stage '$1'" ;;
 esac

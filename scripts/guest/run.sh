@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot a throwaway QEMU guest and run one command in it: see README.md here.
 #
-#   scripts/guest/run.sh --mode v2|systemd [--workdir DIR] [--rw DIR]...
+#   scripts/guest/run.sh --mode v1|v2|systemd [--workdir DIR] [--rw DIR]...
 #                        [--env NAME=VALUE]... [--timeout SECS] -- COMMAND...
 #
 # The guest runs a Debian linux-image-amd64 kernel (unpacked into a cache,
@@ -58,7 +58,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -gt 0 ] || usage
-case "$MODE" in v2 | systemd) ;; *) usage ;; esac
+case "$MODE" in v1 | v2 | systemd) ;; *) usage ;; esac
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || fail "--timeout wants whole seconds, got '$TIMEOUT'"
 [ "$(id -u)" = 0 ] || fail "run as root (QEMU shares / with passthrough permissions)"
 if [ -z "$WORKDIR" ]; then
@@ -328,7 +328,7 @@ choose_accel() {
     if [ -z "$BOOT_TIMEOUT" ]; then
         case "$ACCEL/$MODE" in
         kvm/*) BOOT_TIMEOUT=30 ;;
-        tcg/v2) BOOT_TIMEOUT=60 ;;
+        tcg/v1 | tcg/v2) BOOT_TIMEOUT=60 ;;
         tcg/systemd) BOOT_TIMEOUT=120 ;;
         esac
     fi
@@ -337,6 +337,7 @@ choose_accel() {
 qemu_command() {
     local append="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off"
     case "$MODE" in
+    # v1: the guest's init mounts every controller as a v1 hierarchy.
     v2) append+=" cgroup_no_v1=all" ;;
     systemd)
         append+=" systemd.unified_cgroup_hierarchy=1 systemd.unit=coracle-guest.target"

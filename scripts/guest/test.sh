@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the cgroup test binaries on the host (cgroup v1) and in the throwaway
-# guests (pure cgroup v2; cgroup v2 under systemd), one boot per guest:
+# guests (classic cgroup v1; pure cgroup v2; cgroup v2 under systemd), one
+# boot per guest:
 #
-#   scripts/guest/test.sh [--where host,v2,systemd] [--tests NAME,...|all] [-- TEST-ARGS...]
+#   scripts/guest/test.sh [--where host,v1,v2,systemd] [--tests NAME,...|all] [-- TEST-ARGS...]
 #
 # --tests picks the test binaries: integration tests by target name, and
 # "unit" for libcoracle's unit tests, filtered to cgroups:: (default:
@@ -19,7 +20,7 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel)
-WHERE=host,v2,systemd
+WHERE=host,v1,v2,systemd
 TESTS=unit,cgroups,cgroup_limits,update_events,systemd
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -105,7 +106,7 @@ declare -A RESULT=()
 TOTAL_PASSED=0 TOTAL_FAILED=0
 for place in ${WHERE//,/ }; do
     case "$place" in
-    host) expect=v1 ;;
+    host | v1) expect=v1 ;;
     v2 | systemd) expect=$place ;;
     *) echo "test.sh: unknown place '$place'" >&2; exit 2 ;;
     esac
