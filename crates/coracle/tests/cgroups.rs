@@ -576,8 +576,9 @@ fn ps_and_kill_all_reach_a_background_child() {
     );
 
     c.rt(&["kill", "--all"], &["TERM"]).ok();
-    wait_for_file(&out.join("result"));
-    assert_eq!(read(&out.join("result")), "child-gone\n");
+    // The file exists a moment before the shell has written the line.
+    let result = wait_for_text(&out.join("result"), "\n");
+    assert_eq!(result, "child-gone\n");
     assert_eq!(
         c.status(),
         "running",
