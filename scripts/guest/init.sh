@@ -46,12 +46,18 @@ mount_9p() { # tag dir options
     mount -t 9p -o "$P9,$3" "$1" "$2" || die "mount 9p share $1 on $2 failed"
 }
 
-# Called from job.env: share TAG HOSTPATH mounts a read-write share at its
-# host path inside the new root.
+# Called from job.env: share TAG HOSTPATH rw|ro mounts a share at its host
+# path inside the new root: read-write uncached (the host writes it too),
+# or read-only and cached (what the host does not change meanwhile, such
+# as test binaries: exec from an uncached share reads the whole file each
+# time, a third of a second for a debug build under emulation).
 SHARED=/run/coracle-guest
 share() {
     mkdir -p "/newroot$2" || die "mkdir /newroot$2"
-    mount_9p "$1" "/newroot$2" cache=mmap
+    case "$3" in
+    ro) mount_9p "$1" "/newroot$2" ro,cache=loose ;;
+    *) mount_9p "$1" "/newroot$2" cache=mmap ;;
+    esac
     SHARED="$SHARED
 $2"
 }

@@ -2,12 +2,13 @@
 # Boot a throwaway QEMU guest and run one command in it: see README.md here.
 #
 #   scripts/guest/run.sh --mode v1|v2|systemd [--workdir DIR] [--rw DIR]...
-#                        [--env NAME=VALUE]... [--timeout SECS] -- COMMAND...
+#                        [--ro DIR]... [--env NAME=VALUE]... [--timeout SECS] -- COMMAND...
 #
 # The guest runs a Debian linux-image-amd64 kernel (unpacked into a cache,
 # never installed on the host), sees the host's / read-only with a tmpfs
 # overlay on top, the work dir (and every --rw DIR) read-write at their host
-# paths, and has no network device. COMMAND runs in the work dir; its output
+# paths, every --ro DIR read-only (cached) at its host path, and has no
+# network device. COMMAND runs in the work dir; its output
 # comes out on this script's standard output and its exit code becomes this
 # script's. Exit codes of the script itself: 124 the --timeout ran out,
 # 125 the guest could not be set up, booted or did not report an exit code.
@@ -34,7 +35,7 @@ usage() {
 }
 
 MODE='' WORKDIR='' TIMEOUT=3600 BOOT_TIMEOUT='' KERNEL_OVERRIDE='' QUIET=''
-RW_DIRS=() ENV_ARGS=()
+RW_DIRS=() RO_DIRS=() ENV_ARGS=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --mode) MODE=${2:?}; shift 2 ;;
@@ -43,6 +44,8 @@ while [ $# -gt 0 ]; do
     --workdir=*) WORKDIR=${1#*=}; shift ;;
     --rw) RW_DIRS+=("${2:?}"); shift 2 ;;
     --rw=*) RW_DIRS+=("${1#*=}"); shift ;;
+    --ro) RO_DIRS+=("${2:?}"); shift 2 ;;
+    --ro=*) RO_DIRS+=("${1#*=}"); shift ;;
     --env) ENV_ARGS+=("${2:?}"); shift 2 ;;
     --env=*) ENV_ARGS+=("${1#*=}"); shift ;;
     --timeout) TIMEOUT=${2:?}; shift 2 ;;
@@ -69,12 +72,15 @@ WORKDIR=$(realpath -e "$WORKDIR") || fail "no work dir $WORKDIR"
 for i in "${!RW_DIRS[@]}"; do
     RW_DIRS[i]=$(realpath -e "${RW_DIRS[i]}") || fail "no directory ${RW_DIRS[i]}"
 done
+for i in "${!RO_DIRS[@]}"; do
+    RO_DIRS[i]=$(realpath -e "${RO_DIRS[i]}") || fail "no directory ${RO_DIRS[i]}"
+done
 # The guest mounts its own /, /proc, /sys, /dev and /run: a share there would
 # hide them or hand the host's to the guest.
-for d in "$WORKDIR" "${RW_DIRS[@]}"; do
+for d in "$WORKDIR" "${RW_DIRS[@]}" "${RO_DIRS[@]}"; do
     case "$d" in
     / | /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/*)
-        fail "refusing to share $d read-write with the guest"
+        fail "refusing to share $d with the guest"
         ;;
     esac
 done
@@ -285,7 +291,13 @@ write_job() {
         echo "MODDIR=$(quote "$MODDIR")"
         local i=0 d
         for d in "$WORKDIR" "${RW_DIRS[@]}"; do
-            echo "share rw$i $(quote "$d")"
+            echo "share rw$i $(quote "$d") rw"
+            i=$((i + 1))
+        done
+        # After the read-write ones: a read-only dir may lie inside one.
+        i=0
+        for d in "${RO_DIRS[@]}"; do
+            echo "share ro$i $(quote "$d") ro"
             i=$((i + 1))
         done
     } >"$CTL/job.env"
@@ -368,6 +380,12 @@ qemu_command() {
     for d in "$WORKDIR" "${RW_DIRS[@]}"; do
         QEMU+=(-fsdev "local,id=rw$i,path=${d//,/,,},security_model=passthrough,multidevs=remap"
             -device "virtio-9p-pci,fsdev=rw$i,mount_tag=rw$i")
+        i=$((i + 1))
+    done
+    i=0
+    for d in "${RO_DIRS[@]}"; do
+        QEMU+=(-fsdev "local,id=ro$i,path=${d//,/,,},security_model=passthrough,readonly=on,multidevs=remap"
+            -device "virtio-9p-pci,fsdev=ro$i,mount_tag=ro$i")
         i=$((i + 1))
     done
 }
