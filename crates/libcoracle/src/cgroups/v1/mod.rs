@@ -1,8 +1,10 @@
 //! The cgroup v1 driver (cgroupfs): the container's cgroup is one directory
 //! per joined hierarchy, at the same path below each mount point.
 //!
-//! Only the hierarchies the container needs are joined: every join costs a
-//! `cgroup.procs` write (and an RCU grace period in the kernel).
+//! Only the hierarchies the container needs are joined at create: every
+//! join costs a `cgroup.procs` write (and an RCU grace period in the
+//! kernel). An update that needs another joins it then, moving the
+//! container's processes (`V1Cgroup::update`).
 
 mod apply;
 mod devices;
@@ -286,9 +288,9 @@ impl V1Cgroup {
         }
         let joined_before = self.hierarchies.len();
         to_join.sort_unstable();
+        // From the last: joining one takes it out of `unjoined`.
         for i in to_join.into_iter().rev() {
-            let planned = self.unjoined.remove(i);
-            self.join_live(planned, resources)?;
+            self.join_live(i, resources)?;
         }
         for joined in &self.hierarchies[..joined_before] {
             apply(&joined.path, &joined.controllers, resources, true)?;
@@ -296,11 +298,13 @@ impl V1Cgroup {
         Ok(())
     }
 
-    /// Joins a hierarchy of a live container: makes its directory (with
-    /// cpusets initialised from the parent, as at create), writes the
-    /// values, records it, and moves the container's processes in. Until
-    /// the hierarchy is recorded, a failure removes what was made.
-    fn join_live(&mut self, planned: Planned, resources: &ResourcePlan) -> Result<(), CgroupError> {
+    /// Joins the hierarchy `unjoined[i]` of a live container: makes its
+    /// directory (with cpusets initialised from the parent, as at create),
+    /// writes the values, records it as joined, and moves the container's
+    /// processes in. Until it is recorded, a failure removes what was made
+    /// and leaves the record as it was.
+    fn join_live(&mut self, i: usize, resources: &ResourcePlan) -> Result<(), CgroupError> {
+        let planned = &self.unjoined[i];
         let created = make_dirs(&planned.dir, &planned.mount_point)?;
         let prepared = match created {
             0 => ensure_no_process(&planned.dir),
@@ -314,6 +318,7 @@ impl V1Cgroup {
             remove_made_dirs(&planned.dir, created);
             return Err(err);
         }
+        let planned = self.unjoined.remove(i);
         let procs = planned.dir.join("cgroup.procs");
         self.hierarchies.push(Joined {
             controllers: planned.controllers,
