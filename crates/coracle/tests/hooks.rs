@@ -15,13 +15,13 @@ use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// A hook that appends "KIND UTS-NS MNT-NS" to DIR/order and saves its
-/// stdin to DIR/KIND.json, DIR being `dir` as the hook sees it.
+/// A hook that appends "KIND UTS-NS MNT-NS PID-NS" to DIR/order and saves
+/// its stdin to DIR/KIND.json, DIR being `dir` as the hook sees it.
 fn marker_hook(kind: &str, dir: &str) -> Value {
     json!({
         "path": "/bin/sh",
         "args": ["sh", "-c",
-                 "cat > \"$2/$1.json\"; echo \"$1 $(readlink /proc/self/ns/uts) $(readlink /proc/self/ns/mnt)\" >> \"$2/order\"",
+                 "cat > \"$2/$1.json\"; echo \"$1 $(readlink /proc/self/ns/uts) $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/pid)\" >> \"$2/order\"",
                  "sh", kind, dir],
         "env": [PATH_ENV]
     })
@@ -31,6 +31,9 @@ fn marker_hook(kind: &str, dir: &str) -> Value {
 fn sh_hook(script: &str) -> Value {
     json!({"path": "/bin/sh", "args": ["sh", "-c", script], "env": [PATH_ENV]})
 }
+
+/// The container's own line in the order file, in the marker hooks' format.
+const PROCESS_MARKER: &str = "echo \"process $(readlink /proc/self/ns/uts) $(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/pid)\" >> /hooks/order";
 
 /// A bundle with one marker hook of every kind; returns the host log dir.
 fn bundle_with_all_hooks(t: &Test) -> (Bundle, PathBuf) {
@@ -47,7 +50,7 @@ fn bundle_with_all_hooks(t: &Test) -> (Bundle, PathBuf) {
         "poststart": [marker_hook("poststart", host)],
         "poststop": [marker_hook("poststop", host)]
     });
-    b.sh("echo \"process $(readlink /proc/self/ns/uts) $(readlink /proc/self/ns/mnt)\" >> /hooks/order; exec sleep 1000");
+    b.sh(&format!("{PROCESS_MARKER}; exec sleep 1000"));
     (b, log)
 }
 
@@ -137,6 +140,34 @@ fn hooks_run_in_their_namespaces() {
                 "{kind} ran inside the container"
             );
         }
+    }
+}
+
+/// config.md: prestart, createRuntime, poststart and poststop run "in the
+/// runtime namespace". A runtime that enters a joined pid namespace for its
+/// children (so that the init is born there) must leave it again, or its
+/// later children, the hooks, are born inside the other container.
+#[test]
+fn runtime_hooks_stay_in_the_runtime_pid_namespace_when_joining_one() {
+    let t = Test::new();
+    let other = t.create(&t.bundle(&["sleep", "1000"]));
+    other.start();
+    let joined = ns_of(&other.pid.to_string(), "pid");
+    let host = ns_of("self", "pid");
+    let (mut b, log) = bundle_with_all_hooks(&t);
+    b.with_ns("pid", Some(&format!("/proc/{}/ns/pid", other.pid)));
+    b.sh(PROCESS_MARKER);
+    t.run(&b).ok();
+    let lines = order(&log);
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    for line in lines {
+        let (kind, pid_ns) = (&line[0], &line[3]);
+        let inside = matches!(
+            kind.as_str(),
+            "createContainer" | "startContainer" | "process"
+        );
+        let want = if inside { &joined } else { &host };
+        assert_eq!(pid_ns, want, "{kind} ran in the wrong pid namespace");
     }
 }
 

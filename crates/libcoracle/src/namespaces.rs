@@ -54,6 +54,14 @@ pub enum NamespaceError {
         /// The OS error.
         source: io::Error,
     },
+    /// Returning to the runtime's own namespace failed.
+    #[error("return to the runtime's own {kind} namespace after the clone: {source}")]
+    Restore {
+        /// The namespace type.
+        kind: &'static str,
+        /// The OS error.
+        source: io::Error,
+    },
     /// Writing an id map failed.
     #[error("write {file} of pid {pid}: {source}")]
     IdMap {
@@ -94,6 +102,7 @@ impl NamespaceError {
         match self {
             NamespaceError::Path { source, .. }
             | NamespaceError::Join { source, .. }
+            | NamespaceError::Restore { source, .. }
             | NamespaceError::IdMap { source, .. }
             | NamespaceError::Uts { source, .. }
             | NamespaceError::Time { source, .. } => source.raw_os_error().unwrap_or(0),
@@ -194,17 +203,46 @@ pub struct NamespacePlan {
     time_offsets: String,
 }
 
-/// The runtime's own time namespace, to return to once the init is born
-/// in the new one (see [`NamespacePlan::enter_time_for_children`]).
-#[derive(Debug)]
-pub struct TimeNamespaceGuard(OwnedFd);
+/// The runtime's own pid and time namespaces for its children, which it
+/// left so that the init is born in the container's (see
+/// [`NamespacePlan::enter_for_children`]); [`ChildNamespaces::restore`]
+/// returns to them right after the clone.
+#[derive(Debug, Default)]
+pub struct ChildNamespaces {
+    pid: Option<OwnedFd>,
+    time: Option<OwnedFd>,
+}
 
-impl Drop for TimeNamespaceGuard {
-    /// Puts the runtime back in its own time namespace, so that the hooks
-    /// it runs later do not see the container's clocks. Should that fail,
-    /// only those hooks' clocks are off: there is no one to tell.
+impl ChildNamespaces {
+    /// Puts the runtime's children back in the runtime's own pid and time
+    /// namespaces. The hooks it runs later (prestart, createRuntime,
+    /// poststart, poststop) must run "in the runtime namespace" (config.md):
+    /// born in the container's pid namespace, a hook running as the host's
+    /// root would be visible to, and signalled by, the container.
+    pub fn restore(mut self) -> Result<(), NamespaceError> {
+        self.restore_each()
+    }
+
+    fn restore_each(&mut self) -> Result<(), NamespaceError> {
+        for (kind, fd) in [(Kind::Pid, self.pid.take()), (Kind::Time, self.time.take())] {
+            if let Some(fd) = fd {
+                sys::process::setns(fd.as_fd(), kind.flag()).map_err(|source| {
+                    NamespaceError::Restore {
+                        kind: kind.name(),
+                        source,
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ChildNamespaces {
+    /// On the error paths that skip [`ChildNamespaces::restore`] (a failed
+    /// clone), best effort: the runtime is reporting that error already.
     fn drop(&mut self) {
-        let _ = sys::process::setns(self.0.as_fd(), libc::CLONE_NEWTIME);
+        let _ = self.restore_each();
     }
 }
 
@@ -359,7 +397,7 @@ impl NamespacePlan {
 
     /// The `CLONE_NEW*` flags of the namespaces created by the clone.
     /// A new time namespace with offsets is made by
-    /// [`Self::enter_time_for_children`] instead.
+    /// [`Self::enter_for_children`] instead.
     pub fn clone_flags(&self) -> u64 {
         self.new
             .iter()
@@ -367,49 +405,33 @@ impl NamespacePlan {
             .fold(0, |flags, kind| flags | kind.flag() as u64)
     }
 
-    /// In the runtime, before the clone, with `linux.timeOffsets`: makes
-    /// the time namespace for its children and writes the offsets, which
-    /// the kernel takes only until a process enters the namespace; the
-    /// init is then born in it, with no extra fork. Dropping the guard
-    /// (after the clone) puts the runtime back in its own namespace.
-    pub fn enter_time_for_children(&self) -> Result<Option<TimeNamespaceGuard>, NamespaceError> {
-        if self.time_offsets.is_empty() {
-            return Ok(None);
-        }
-        let own =
-            sys::fs::openat(None, c"/proc/self/ns/time", libc::O_RDONLY, 0).map_err(|source| {
-                NamespaceError::Time {
-                    step: "open the runtime's time namespace",
-                    source,
-                }
+    /// In the runtime, before the clone: enters a pid namespace to join,
+    /// and with `linux.timeOffsets` makes the time namespace and writes the
+    /// offsets (which the kernel takes only until a process enters it), for
+    /// its children only. The init is then born in both, with no extra
+    /// fork; the runtime itself stays where it is, and its later children
+    /// too once the returned namespaces are restored.
+    pub fn enter_for_children(&self) -> Result<ChildNamespaces, NamespaceError> {
+        let mut own = ChildNamespaces::default();
+        if let Some(fd) = self.joined(Kind::Pid) {
+            own.pid = Some(open_own(Kind::Pid)?);
+            sys::process::setns(fd, libc::CLONE_NEWPID).map_err(|source| NamespaceError::Join {
+                kind: Kind::Pid.name(),
+                source,
             })?;
-        let guard = TimeNamespaceGuard(own);
-        sys::process::unshare(libc::CLONE_NEWTIME).map_err(|source| NamespaceError::Time {
-            step: "unshare the time namespace",
-            source,
-        })?;
-        let procfs = Procfs::open_private().map_err(NamespaceError::TimeOffsetsWrite)?;
-        procfs
-            .write("self/timens_offsets", self.time_offsets.as_bytes())
-            .map_err(NamespaceError::TimeOffsetsWrite)?;
-        Ok(Some(guard))
-    }
-
-    /// In the runtime, before the clone: enters a pid namespace to join for
-    /// its children only, so that the init is born inside it and no second
-    /// fork is needed.
-    pub fn enter_pid_for_children(&self) -> Result<(), NamespaceError> {
-        for (kind, fd) in &self.joined {
-            if *kind == Kind::Pid {
-                sys::process::setns(fd.as_fd(), kind.flag()).map_err(|source| {
-                    NamespaceError::Join {
-                        kind: kind.name(),
-                        source,
-                    }
-                })?;
-            }
         }
-        Ok(())
+        if !self.time_offsets.is_empty() {
+            own.time = Some(open_own(Kind::Time)?);
+            sys::process::unshare(libc::CLONE_NEWTIME).map_err(|source| NamespaceError::Time {
+                step: "unshare the time namespace",
+                source,
+            })?;
+            let procfs = Procfs::open_private().map_err(NamespaceError::TimeOffsetsWrite)?;
+            procfs
+                .write("self/timens_offsets", self.time_offsets.as_bytes())
+                .map_err(NamespaceError::TimeOffsetsWrite)?;
+        }
+        Ok(own)
     }
 
     /// In the init: joins the namespaces given by path, the user namespace
@@ -475,6 +497,19 @@ impl NamespacePlan {
     pub fn needs_procfs(&self) -> bool {
         !self.sysctl.is_empty()
     }
+}
+
+/// Opens the namespace of `kind` the runtime's children are born in now
+/// (`/proc/self/ns/KIND_for_children`): where they go back to after the clone.
+fn open_own(kind: Kind) -> Result<OwnedFd, NamespaceError> {
+    let path = format!("/proc/self/ns/{}_for_children", kind.proc_name());
+    std::fs::File::open(&path)
+        .map(OwnedFd::from)
+        .map_err(|source| NamespaceError::Path {
+            kind: kind.name(),
+            path,
+            source,
+        })
 }
 
 /// Opens a namespace file and checks that it is a namespace of `kind`.

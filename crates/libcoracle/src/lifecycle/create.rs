@@ -128,8 +128,7 @@ impl Runtime {
         };
         let fifo = dir.open_fifo_path()?;
         let (channel, child_channel) = Channel::pair()?;
-        plan.namespaces.enter_pid_for_children()?;
-        let time_ns = plan.namespaces.enter_time_for_children()?;
+        let own_namespaces = plan.namespaces.enter_for_children()?;
         let cgroup_views = views_of(&cgroup);
         // Born in its cgroup (v2), the init gets its cgroup namespace with
         // the clone; otherwise it makes it once it has joined.
@@ -161,8 +160,8 @@ impl Runtime {
             }
             Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
         };
-        drop(time_ns);
         undo.pid = Some(pid);
+        own_namespaces.restore()?;
         undo.cgroup = Some(cgroup);
         drop(child_channel);
         drop(fifo);
