@@ -205,6 +205,51 @@ fn network_sysctl_refused_without_own_network_namespace() {
     assert!(t.state_entries().is_empty());
 }
 
+/// A network namespace joined by path that is the host's (here the test's
+/// own) is no namespace of the container's: its sysctls would be written
+/// into the host, and are refused as runc refuses them.
+#[test]
+fn network_sysctl_refused_in_the_hosts_network_namespace_joined_by_path() {
+    let t = Test::new();
+    let mut b = t.bundle(&["true"]);
+    b.with_ns(
+        "network",
+        Some(&format!("/proc/{}/ns/net", std::process::id())),
+    );
+    let host_forward = read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward"));
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": host_forward.trim()});
+    let out = t
+        .try_create(&b, &[])
+        .err()
+        .expect("net sysctl accepted in the host netns joined by path")
+        .fails_with_one_line();
+    assert!(
+        out.stderr.contains("not allowed in host network namespace"),
+        "{out}"
+    );
+    assert!(t.state_entries().is_empty());
+}
+
+/// The same sysctl in a joined network namespace that is not the host's
+/// is set there, and only there.
+#[test]
+fn sysctl_in_a_joined_network_namespace() {
+    let t = Test::new();
+    let netns = NetNs::new(&t);
+    let mut b = t.bundle(&[]);
+    b.with_ns("network", Some(&netns.path()));
+    let host_forward = read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward"));
+    let want = if host_forward.trim() == "1" { "0" } else { "1" };
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want});
+    b.sh("cat /proc/sys/net/ipv4/ip_forward");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout.trim(), want);
+    assert_eq!(
+        read(std::path::Path::new("/proc/sys/net/ipv4/ip_forward")),
+        host_forward
+    );
+}
+
 #[test]
 fn ipc_sysctl_refused_without_own_ipc_namespace() {
     let t = Test::new();

@@ -40,6 +40,15 @@ pub enum NamespaceError {
     /// A sysctl that no namespace of the container's isolates.
     #[error("linux.sysctl: {0} is not namespaced and cannot be set in a container")]
     SysctlNotNamespaced(String),
+    /// A sysctl of a namespace joined by path that is the runtime's own:
+    /// it would change the host (runc refuses it too).
+    #[error("linux.sysctl {key}: not allowed in host {kind} namespace (joined by path)")]
+    SysctlHostNamespace {
+        /// The sysctl.
+        key: String,
+        /// The namespace type.
+        kind: &'static str,
+    },
     /// A malformed sysctl key or value.
     #[error("linux.sysctl: invalid entry {0:?}")]
     SysctlInvalid(String),
@@ -339,7 +348,8 @@ impl NamespacePlan {
     }
 
     /// Which namespace isolates the sysctl `key`, as the kernel defines it;
-    /// the container must have that namespace of its own.
+    /// the container must have that namespace of its own: new, or joined by
+    /// path but not the runtime's (the host's).
     fn check_sysctl(&self, key: &str, value: &str) -> Result<(String, String), NamespaceError> {
         let invalid = || NamespaceError::SysctlInvalid(format!("{key}={value}"));
         if key.is_empty() || key.contains("..") || key.starts_with(['.', '/']) || key.contains('\0')
@@ -370,6 +380,15 @@ impl NamespacePlan {
         if !self.has(kind) {
             return Err(NamespaceError::NeedsNamespace {
                 field: format!("linux.sysctl {key}"),
+                kind: kind.name(),
+            });
+        }
+        if self
+            .joined(kind)
+            .is_some_and(|fd| is_runtimes_own(kind, fd))
+        {
+            return Err(NamespaceError::SysctlHostNamespace {
+                key: key.to_string(),
                 kind: kind.name(),
             });
         }
@@ -499,6 +518,17 @@ impl NamespacePlan {
     }
 }
 
+/// Whether the namespace file `fd` is the runtime's own namespace of `kind`
+/// (the same inode as `/proc/self/ns/KIND`).
+fn is_runtimes_own(kind: Kind, fd: BorrowedFd<'_>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let own = std::fs::metadata(format!("/proc/self/ns/{}", kind.proc_name()));
+    match (sys::fs::fstat(fd), own) {
+        (Ok(joined), Ok(own)) => (joined.st_dev, joined.st_ino) == (own.dev(), own.ino()),
+        _ => false,
+    }
+}
+
 /// Opens the namespace of `kind` the runtime's children are born in now
 /// (`/proc/self/ns/KIND_for_children`): where they go back to after the clone.
 fn open_own(kind: Kind) -> Result<OwnedFd, NamespaceError> {
@@ -625,6 +655,23 @@ mod tests {
             NamespacePlan::from_spec(&spec),
             Err(NamespaceError::SysctlNotNamespaced(_))
         ));
+    }
+
+    #[test]
+    fn sysctls_of_the_runtimes_own_namespace_joined_by_path_are_refused() {
+        let mut spec = spec_with(&[("network", Some("/proc/self/ns/net")), ("ipc", None)]);
+        let linux = spec.linux.as_mut().unwrap();
+        linux.sysctl.insert("kernel.shmmax".into(), "1000".into());
+        assert!(NamespacePlan::from_spec(&spec).is_ok());
+        let linux = spec.linux.as_mut().unwrap();
+        linux
+            .sysctl
+            .insert("net.ipv4.ip_forward".into(), "1".into());
+        let err = NamespacePlan::from_spec(&spec).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "linux.sysctl net.ipv4.ip_forward: not allowed in host network namespace (joined by path)"
+        );
     }
 
     #[test]
