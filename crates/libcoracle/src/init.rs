@@ -6,6 +6,7 @@
 use crate::channel::{Channel, Message};
 use crate::config::Plan;
 use crate::hooks;
+use crate::keyring::SessionKeyring;
 use crate::namespaces::{Kind, NamespacePlan};
 use crate::process::ProcessPlan;
 use crate::procfs::Procfs;
@@ -72,6 +73,8 @@ pub struct InitArgs<'a> {
     /// runtime has put it in its cgroup (cgroup v1: a namespace made at the
     /// clone would be rooted in the runtime's cgroup instead).
     pub unshare_cgroup_ns: bool,
+    /// The session keyring to join, unless `--no-new-keyring`.
+    pub session_keyring: Option<SessionKeyring>,
     /// The phase trace.
     pub trace: &'a Trace,
 }
@@ -118,14 +121,21 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
     if plan.namespaces.has(Kind::User) {
         become_namespace_root()?;
     }
+    trace.phase("join namespaces");
+    if let Some(keyring) = &args.session_keyring {
+        keyring
+            .join_new(plan.namespaces.has(Kind::User))
+            .map_err(step("session keyring"))?;
+        trace.phase("session keyring");
+    }
     if args.unshare_cgroup_ns {
         args.channel
             .expect(&Message::CgroupJoined)
             .map_err(step("wait for the cgroup"))?;
         sys::process::unshare(libc::CLONE_NEWCGROUP)
             .map_err(step("create the cgroup namespace"))?;
+        trace.phase("cgroup namespace");
     }
-    trace.phase("join namespaces");
     let env = MountEnv {
         cgroup2_dir: args.cgroup2_dir.as_deref(),
         cgroup_views: &args.cgroup_views,
@@ -407,6 +417,9 @@ pub struct ExecArgs<'a> {
     pub preserve_fds: u32,
     /// The container's seccomp filter.
     pub seccomp: Option<&'a SeccompPlan>,
+    /// The container's session keyring, unless it was created with
+    /// `--no-new-keyring`.
+    pub session_keyring: Option<SessionKeyring>,
 }
 
 /// Runs an `exec`'d process in the container; never returns.
@@ -440,6 +453,9 @@ fn prepare_exec(args: &ExecArgs<'_>) -> Result<CString, StepError> {
     if args.namespaces != 0 {
         sys::process::setns(args.init, args.namespaces)
             .map_err(step("join the container's namespaces"))?;
+    }
+    if let Some(keyring) = &args.session_keyring {
+        keyring.join().map_err(step("session keyring"))?;
     }
     let pty = match &args.console_socket {
         Some(socket) => Some(open_exec_console(args.process, socket.as_fd())?),

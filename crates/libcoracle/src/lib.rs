@@ -9,8 +9,8 @@
 //! - one module per concept of the specification: [`namespaces`],
 //!   [`rootfs`], [`cgroups`], [`capabilities`], [`process`], [`hooks`],
 //!   [`terminal`], [`procfs`], [`seccomp`], [`lsm`] (security labels),
-//!   [`netdev`] (network devices), [`features`], plus [`channel`] and
-//!   [`trace`];
+//!   [`netdev`] (network devices), [`keyring`] (the session keyring),
+//!   [`features`], plus [`channel`] and [`trace`];
 //! - [`spec`], the specification's documents as types, and [`sys`], the thin
 //!   system-call layer and the only place with `unsafe`.
 
@@ -25,6 +25,7 @@ pub mod config;
 pub mod features;
 pub mod hooks;
 pub mod init;
+pub mod keyring;
 pub mod lifecycle;
 pub mod lsm;
 pub mod namespaces;

@@ -330,6 +330,10 @@ pub struct Record {
     /// The config's seccomp profile, which `exec`'d processes get too.
     #[serde(default)]
     pub seccomp: Option<Seccomp>,
+    /// `--no-new-keyring`: the container kept the caller's session keyring,
+    /// so `exec`'d processes keep theirs too.
+    #[serde(default)]
+    pub no_new_keyring: bool,
 }
 
 impl Record {

@@ -6,6 +6,7 @@ use crate::channel::{Channel, Message};
 use crate::config::{self, Plan, PlanOptions};
 use crate::hooks;
 use crate::init::{self, InitArgs};
+use crate::keyring::SessionKeyring;
 use crate::namespaces::Kind;
 use crate::rootfs::CgroupView;
 use crate::seccomp;
@@ -155,6 +156,7 @@ impl Runtime {
                     cgroup_views,
                     cgroup2_dir: cgroup.unified_path().map(Path::to_path_buf),
                     unshare_cgroup_ns,
+                    session_keyring: (!options.no_new_keyring).then(|| SessionKeyring::of(id)),
                     trace,
                 })
             }
@@ -204,7 +206,8 @@ impl Runtime {
 
         let (_, start_time) = state::proc_stat(pid)
             .ok_or_else(|| Error::Container("the container's init exited during create".into()))?;
-        dir.save(&record_of(id, &plan, pid, start_time, cgroup))?;
+        let record = record_of(id, &plan, (pid, start_time), cgroup, options);
+        dir.save(&record)?;
         if let Some(path) = &options.pid_file {
             write_pid_file(path, pid)?;
         }
@@ -386,7 +389,13 @@ fn pid_inside(pid: i32) -> i32 {
         .unwrap_or(pid)
 }
 
-fn record_of(id: &str, plan: &Plan, pid: i32, start_time: u64, cgroup: &Cgroup) -> Record {
+fn record_of(
+    id: &str,
+    plan: &Plan,
+    (pid, start_time): (i32, u64),
+    cgroup: &Cgroup,
+    options: &CreateOptions,
+) -> Record {
     Record {
         id: id.to_string(),
         pid,
@@ -400,6 +409,7 @@ fn record_of(id: &str, plan: &Plan, pid: i32, start_time: u64, cgroup: &Cgroup) 
         hooks: plan.hooks(),
         process: plan.spec.process.clone().unwrap_or_default(),
         seccomp: plan.spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
+        no_new_keyring: options.no_new_keyring,
     }
 }
 

@@ -7,6 +7,7 @@ use super::{state_document, wrong_state, Error, Runtime};
 use crate::cgroups::Cgroup;
 use crate::channel::{Channel, ChannelError, Message};
 use crate::init::{self, ExecArgs};
+use crate::keyring::SessionKeyring;
 use crate::namespaces;
 use crate::process::ProcessPlan;
 use crate::seccomp::{self, SeccompPlan};
@@ -118,6 +119,8 @@ impl Runtime {
                     console_socket,
                     preserve_fds: options.preserve_fds,
                     seccomp: seccomp.as_ref(),
+                    session_keyring: (!record.no_new_keyring)
+                        .then(|| SessionKeyring::of(&record.id)),
                 })
             }
             Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),

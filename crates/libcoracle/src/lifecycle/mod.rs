@@ -105,7 +105,8 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     /// MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
-    /// Accepted for compatibility: coracle never creates a session keyring.
+    /// Keep the caller's session keyring instead of joining a new one,
+    /// `_ses.ID` (see [`crate::keyring`]).
     pub no_new_keyring: bool,
     /// Descriptors 3 to 3+N-1 are passed to the container.
     pub preserve_fds: u32,

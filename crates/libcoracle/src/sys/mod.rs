@@ -7,6 +7,7 @@
 pub mod bpf;
 pub mod caps;
 pub mod fs;
+pub mod keys;
 pub mod mount;
 pub mod netlink;
 pub mod notify;
