@@ -282,3 +282,206 @@ fn join_namespaces_of_another_container() {
         format!("first\n{}\n", ns_of(&c1.pid.to_string(), "net"))
     );
 }
+
+/// `linux.uidMappings`/`gidMappings` of a user namespace mapping the
+/// container's 0..65536 to the host's 100000.. (uids) and 200000.. (gids).
+fn user_ns_maps() -> (serde_json::Value, serde_json::Value) {
+    (
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
+    )
+}
+
+/// A started container with a user namespace of its own (see
+/// [`user_ns_maps`]) that sleeps: the namespaces to join.
+fn user_ns_container(t: &Test) -> Container<'_> {
+    let mut b = t.bundle(&["sleep", "1000"]);
+    let (uids, gids) = user_ns_maps();
+    b.with_ns("user", None);
+    b.config["linux"]["uidMappings"] = uids;
+    b.config["linux"]["gidMappings"] = gids;
+    let c = t.create(&b);
+    c.start();
+    c
+}
+
+/// A bundle joining `other`'s user namespace by path, with the same maps
+/// (runc 1.1 wants them even then), reporting to OUT what it is.
+fn joining_user_ns(t: &Test, other: &Container<'_>) -> (Bundle, std::path::PathBuf) {
+    let mut b = t.bundle(&[]);
+    let out = b.out_dir(t);
+    b.with_ns("user", Some(&format!("/proc/{}/ns/user", other.pid)));
+    let (uids, gids) = user_ns_maps();
+    b.config["linux"]["uidMappings"] = uids;
+    b.config["linux"]["gidMappings"] = gids;
+    b.config["hostname"] = json!("joined-userns");
+    (b, out)
+}
+
+/// The new namespaces of a container that joins a user namespace by path
+/// belong to that user namespace: its root may mount (/proc of its new
+/// pid namespace, sysfs of its network namespace), set the hostname, and
+/// files it makes belong to the namespace's ids.
+#[test]
+fn join_a_user_namespace_by_path() {
+    let t = Test::new();
+    let other = user_ns_container(&t);
+    let (mut b, out) = joining_user_ns(&t, &other);
+    b.sh(
+        "echo $$; id -u; hostname; readlink /proc/self/ns/user; cat /proc/self/uid_map; \
+          ls /sys/class/net; touch /out/f",
+    );
+    let res = t.run(&b).ok();
+    let lines: Vec<&str> = res.stdout.lines().collect();
+    assert_eq!(lines[..3], ["1", "0", "joined-userns"], "{res}");
+    assert_eq!(lines[3], ns_of(&other.pid.to_string(), "user"));
+    let map: Vec<&str> = lines[4].split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"]);
+    assert_eq!(lines[5], "lo");
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(out.join("f")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (100000, 200000));
+}
+
+/// Joining the user and the pid namespace of another container: no new
+/// pid namespace, so the init needs no second fork; the new mount, UTS and
+/// other namespaces still belong to the joined user namespace.
+#[test]
+fn join_a_user_and_a_pid_namespace_by_path() {
+    let t = Test::new();
+    let other = user_ns_container(&t);
+    let (mut b, _) = joining_user_ns(&t, &other);
+    b.with_ns("pid", Some(&format!("/proc/{}/ns/pid", other.pid)));
+    b.sh("readlink /proc/self/ns/pid; hostname; cat /proc/1/comm");
+    let res = t.run(&b).ok();
+    let want = format!(
+        "{}\njoined-userns\nsleep\n",
+        ns_of(&other.pid.to_string(), "pid")
+    );
+    assert_eq!(res.stdout, want, "{res}");
+}
+
+/// Maps that are not those of the user namespace joined by path cannot
+/// be honoured: refused, naming the field (runc 1.1 ignores them).
+#[test]
+fn maps_other_than_the_joined_user_namespaces_are_refused() {
+    if skip_unless_coracle("checking the maps of a joined user namespace") {
+        return;
+    }
+    let t = Test::new();
+    let other = user_ns_container(&t);
+    let (mut b, _) = joining_user_ns(&t, &other);
+    b.args(&["true"]);
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    let out = t.try_create(&b, &[]).err().expect("other maps accepted");
+    let out = out.fails_with_one_line();
+    assert!(
+        out.stderr.contains("linux.uidMappings: the user namespace joined by path maps 0 100000 65536, not 0 300000 65536"),
+        "{out}"
+    );
+}
+
+/// A process that keeps a mount namespace of its own (a copy of the
+/// host's), killed when dropped.
+struct MountNsKeeper(std::process::Child);
+
+impl MountNsKeeper {
+    fn new() -> MountNsKeeper {
+        let child = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sleep", "1000"])
+            .spawn()
+            .expect("spawn unshare");
+        let keeper = MountNsKeeper(child);
+        let pid = keeper.0.id().to_string();
+        let end = std::time::Instant::now() + DEADLINE;
+        while ns_of(&pid, "mnt") == ns_of("self", "mnt") {
+            assert!(
+                std::time::Instant::now() < end,
+                "unshare never made its namespace"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        keeper
+    }
+}
+
+impl Drop for MountNsKeeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A mount namespace joined by path is where the rootfs is set up, as runc
+/// does: the container runs in it, on its rootfs, with its mounts, and the
+/// host's mount namespace gets none of them.
+#[test]
+fn join_a_mount_namespace_by_path() {
+    let t = Test::new();
+    let keeper = MountNsKeeper::new();
+    let keeper_mnt = ns_of(&keeper.0.id().to_string(), "mnt");
+    let mut b = t.bundle(&[]);
+    std::fs::write(b.rootfs().join("marker"), "in the rootfs\n").unwrap();
+    b.with_ns("mount", Some(&format!("/proc/{}/ns/mnt", keeper.0.id())));
+    b.sh(
+        "readlink /proc/self/ns/mnt; cat /marker; grep -c ' /proc .* - proc ' /proc/self/mountinfo",
+    );
+    let res = t.run(&b).ok();
+    assert_eq!(
+        res.stdout,
+        format!("{keeper_mnt}\nin the rootfs\n1\n"),
+        "{res}"
+    );
+    assert!(
+        t.mounts_under_dir().is_empty(),
+        "{:?}",
+        t.mounts_under_dir()
+    );
+}
+
+/// Several ranges of uid and gid maps: each id lands where its range says.
+#[test]
+fn user_namespace_with_several_map_ranges() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    let out = b.out_dir(&t);
+    b.with_ns("user", None);
+    b.config["linux"]["uidMappings"] = json!([
+        {"containerID": 0, "hostID": 100000, "size": 1000},
+        {"containerID": 1000, "hostID": 200000, "size": 10}
+    ]);
+    b.config["linux"]["gidMappings"] = json!([
+        {"containerID": 0, "hostID": 300000, "size": 1000},
+        {"containerID": 1000, "hostID": 400000, "size": 10}
+    ]);
+    for set in ["bounding", "effective", "permitted"] {
+        b.config["process"]["capabilities"][set] = json!(["CAP_CHOWN"]);
+    }
+    b.sh(
+        "cat /proc/self/uid_map /proc/self/gid_map; touch /out/root /out/user; \
+          chown 1000:1005 /out/user; chown 999:999 /out/root",
+    );
+    let res = t.run(&b).ok();
+    let lines: Vec<Vec<&str>> = res
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ["0", "100000", "1000"],
+            ["1000", "200000", "10"],
+            ["0", "300000", "1000"],
+            ["1000", "400000", "10"]
+        ],
+        "{res}"
+    );
+    use std::os::unix::fs::MetadataExt;
+    let owner = |name: &str| {
+        let meta = std::fs::metadata(out.join(name)).unwrap();
+        (meta.uid(), meta.gid())
+    };
+    assert_eq!(owner("root"), (100999, 300999));
+    assert_eq!(owner("user"), (200000, 400005));
+}

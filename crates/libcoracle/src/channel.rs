@@ -29,6 +29,11 @@ pub enum Message {
     /// Child → runtime: ready (the init now waits for `start`), with the
     /// child's phase trace.
     Ready(String),
+    /// Child → runtime: the namespaces the init creates itself (after
+    /// joining a user namespace by path) exist now. Sent with a pidfd when
+    /// the init had to fork to get into its new pid or time namespace: the
+    /// sender exits, and that child, a child of the runtime's, is the init.
+    Unshared,
     /// Child → runtime: the seccomp notify listener, sent with its
     /// descriptor (see [`Channel::send_fd`]).
     Listener,
@@ -62,6 +67,7 @@ const TAG_READY: u8 = 4;
 const TAG_FAILED: u8 = 5;
 const TAG_CGROUP_JOINED: u8 = 6;
 const TAG_LISTENER: u8 = 7;
+const TAG_UNSHARED: u8 = 8;
 const MAX_MESSAGE: usize = 16 * 1024;
 
 /// One end of the channel.
@@ -119,6 +125,7 @@ fn encode(message: &Message) -> Vec<u8> {
         Message::Go => vec![TAG_GO],
         Message::CgroupJoined => vec![TAG_CGROUP_JOINED],
         Message::Listener => vec![TAG_LISTENER],
+        Message::Unshared => vec![TAG_UNSHARED],
         Message::RunCreateHooks => vec![TAG_RUN_CREATE_HOOKS],
         Message::HooksDone(state) => tagged(TAG_HOOKS_DONE, state.as_bytes()),
         Message::Ready(trace) => tagged(TAG_READY, trace.as_bytes()),
@@ -145,6 +152,7 @@ fn decode(bytes: &[u8]) -> Result<Message, ChannelError> {
         [TAG_GO] => Ok(Message::Go),
         [TAG_CGROUP_JOINED] => Ok(Message::CgroupJoined),
         [TAG_LISTENER] => Ok(Message::Listener),
+        [TAG_UNSHARED] => Ok(Message::Unshared),
         [TAG_RUN_CREATE_HOOKS] => Ok(Message::RunCreateHooks),
         [TAG_HOOKS_DONE, rest @ ..] => Ok(Message::HooksDone(text(rest))),
         [TAG_READY, rest @ ..] => Ok(Message::Ready(text(rest))),
@@ -167,6 +175,7 @@ mod tests {
             Message::Go,
             Message::CgroupJoined,
             Message::Listener,
+            Message::Unshared,
             Message::RunCreateHooks,
             Message::HooksDone("{}".into()),
             Message::Ready("mounts: 1.000 ms".into()),

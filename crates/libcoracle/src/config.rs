@@ -149,9 +149,9 @@ pub fn load(bundle: &Path, options: PlanOptions<'_>) -> Result<Plan, ConfigError
         return Err(ConfigError::Missing("root"));
     }
     let namespaces = NamespacePlan::from_spec(&spec)?;
-    if !namespaces.is_new(Kind::Mount) {
+    if !namespaces.has(Kind::Mount) {
         return Err(ConfigError::Missing(
-            "a new mount namespace in linux.namespaces",
+            "a mount namespace (new, or joined by path) in linux.namespaces",
         ));
     }
     let net_devices = NetDevicePlan::from_spec(spec.linux.as_ref(), &namespaces)?;

@@ -14,6 +14,7 @@ use crate::rootfs::{CgroupView, MountEnv};
 use crate::seccomp::SeccompPlan;
 use crate::spec::ConsoleSize;
 use crate::sys;
+use crate::sys::process::Forked;
 use crate::terminal::{self, Pty};
 use crate::trace::Trace;
 use std::error::Error as StdError;
@@ -73,6 +74,10 @@ pub struct InitArgs<'a> {
     /// runtime has put it in its cgroup (cgroup v1: a namespace made at the
     /// clone would be rooted in the runtime's cgroup instead).
     pub unshare_cgroup_ns: bool,
+    /// The `CLONE_NEW*` flags of the namespaces the init creates itself
+    /// after joining a user namespace given by path (see
+    /// [`NamespacePlan::unshare_flags`]); 0 otherwise.
+    pub unshare_flags: i32,
     /// The session keyring to join, unless `--no-new-keyring`.
     pub session_keyring: Option<SessionKeyring>,
     /// The phase trace.
@@ -113,6 +118,10 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
     // The runtime's lines so far came along with the clone: they are its to report.
     trace.take();
     trace.reset();
+    if plan.namespaces.joined(Kind::User).is_some() {
+        enter_user_namespace(args)?;
+        trace.phase("join the user namespace and make the new ones in it");
+    }
     args.channel
         .expect(&Message::Go)
         .map_err(step("wait for the runtime"))?;
@@ -183,6 +192,40 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
         state: state_json,
         own_fds,
     })
+}
+
+/// Joins a user namespace given by path, first of all, and creates the new
+/// namespaces from inside it (see [`NamespacePlan::unshare_flags`]). A new
+/// pid or time namespace takes in only the caller's children: the init
+/// forks then (the one case of a second fork), the child goes on as the
+/// init, a sibling the runtime waits for (`CLONE_PARENT`), and the parent
+/// hands the child's pidfd to the runtime and exits.
+fn enter_user_namespace(args: &InitArgs<'_>) -> Result<(), StepError> {
+    args.plan
+        .namespaces
+        .join_user()
+        .map_err(step("join namespaces"))?;
+    if args.unshare_flags == 0 {
+        return Ok(());
+    }
+    sys::process::unshare(args.unshare_flags)
+        .map_err(step("create the namespaces in the joined user namespace"))?;
+    let report = step("report the new namespaces");
+    if args.unshare_flags & (libc::CLONE_NEWPID | libc::CLONE_NEWTIME) == 0 {
+        return args.channel.send(&Message::Unshared).map_err(report);
+    }
+    let forked = sys::process::clone_process(libc::CLONE_PARENT as u64, None, true)
+        .map_err(step("fork into the new pid and time namespaces"))?;
+    let Forked::Parent { pidfd, .. } = forked else {
+        return Ok(());
+    };
+    let pidfd = pidfd.expect("clone was asked for a pidfd");
+    if let Err(err) = args.channel.send_fd(&Message::Unshared, pidfd.as_fd()) {
+        // The child would wait for the runtime, which waits for this report.
+        let _ = sys::process::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        return Err(report(err));
+    }
+    sys::process::exit_now(0)
 }
 
 /// In a user namespace of its own, the init acts as the namespace's root

@@ -15,7 +15,7 @@ use crate::state::{self, ContainerDir, Record};
 use crate::sys;
 use crate::sys::process::Forked;
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// A container just created, whose init is the caller's child.
@@ -136,8 +136,10 @@ impl Runtime {
         let born_in_cgroup = cgroup.clone_target().is_some();
         let unshare_cgroup_ns = !born_in_cgroup && plan.namespaces.is_new(Kind::Cgroup);
         let mut flags = plan.namespaces.clone_flags();
+        let mut unshare_flags = plan.namespaces.unshare_flags();
         if unshare_cgroup_ns {
             flags &= !(libc::CLONE_NEWCGROUP as u64);
+            unshare_flags &= !libc::CLONE_NEWCGROUP;
         }
 
         protect_runtime_binary()?;
@@ -156,6 +158,7 @@ impl Runtime {
                     cgroup_views,
                     cgroup2_dir: cgroup.unified_path().map(Path::to_path_buf),
                     unshare_cgroup_ns,
+                    unshare_flags,
                     session_keyring: (!options.no_new_keyring).then(|| SessionKeyring::of(id)),
                     trace,
                 })
@@ -163,10 +166,17 @@ impl Runtime {
             Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
         };
         undo.pid = Some(pid);
-        own_namespaces.restore()?;
         undo.cgroup = Some(cgroup);
+        own_namespaces.restore()?;
         drop(child_channel);
         drop(fifo);
+        let (pid, pidfd) = if unshare_flags != 0 {
+            let init = wait_for_unshare(&channel, pid, pidfd)?;
+            undo.pid = Some(init.0);
+            init
+        } else {
+            (pid, pidfd)
+        };
         trace.phase("clone");
 
         if plan.namespaces.needs_id_maps() {
@@ -300,6 +310,35 @@ impl Runtime {
         seccomp::send_listener(path, &message, fd.as_fd())?;
         Ok(())
     }
+}
+
+/// With namespaces the init creates itself (a user namespace joined by
+/// path): waits until they exist. When the init had to fork into a new pid
+/// or time namespace, the process cloned exits, and its child, a child of
+/// the runtime's too (`CLONE_PARENT`), is the init from then on.
+fn wait_for_unshare(channel: &Channel, pid: i32, pidfd: OwnedFd) -> Result<(i32, OwnedFd), Error> {
+    match channel.recv_with_fd()? {
+        (Message::Unshared, None) => Ok((pid, pidfd)),
+        (Message::Unshared, Some(init)) => {
+            let _ = sys::process::wait_pid(pid, false);
+            Ok((pid_of_pidfd(init.as_fd())?, init))
+        }
+        (Message::Failed { message, .. }, _) => Err(Error::Container(message)),
+        _ => Err(crate::channel::ChannelError::Malformed.into()),
+    }
+}
+
+/// The pid, in the runtime's pid namespace, of the process behind a pidfd
+/// (the `Pid:` line of its fdinfo): the sender saw another number when it
+/// was in a pid namespace joined by path.
+fn pid_of_pidfd(pidfd: BorrowedFd<'_>) -> Result<i32, Error> {
+    let path = format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd());
+    let text = std::fs::read_to_string(&path).map_err(Error::io(format!("read {path}")))?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("Pid:"))
+        .and_then(|pid| pid.trim().parse().ok())
+        .filter(|&pid: &i32| pid > 0)
+        .ok_or_else(|| Error::Container(format!("{path}: no pid of the container's init")))
 }
 
 /// Makes the runtime non-dumpable before it clones a process that runs its

@@ -2,10 +2,19 @@
 //! mappings", "Sysctl"): which are new, which are joined by path, the id
 //! mappings of a new user namespace, and what is set inside the UTS and
 //! network namespaces.
+//!
+//! Every type may be new or joined by path. The new ones come with the
+//! init's one clone, but with a user namespace joined by path: a namespace
+//! belongs to the user namespace of its creator, so the init joins that one
+//! first and creates the others itself (forking once more only for a new
+//! pid or time namespace, which only children enter).
+
+mod id_maps;
 
 use crate::procfs::{Procfs, ProcfsError};
-use crate::spec::{IdMapping, Spec};
+use crate::spec::Spec;
 use crate::sys;
+use id_maps::IdMaps;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use thiserror::Error;
@@ -36,6 +45,19 @@ pub enum NamespaceError {
         field: String,
         /// The namespace type.
         kind: &'static str,
+    },
+    /// A new user namespace without both maps.
+    #[error("linux.uidMappings and linux.gidMappings: a new user namespace needs both")]
+    MappingsMissing,
+    /// Maps given with a user namespace joined by path that are not its own.
+    #[error("{field}: the user namespace joined by path maps {actual}, not {wanted}")]
+    JoinedMapsDiffer {
+        /// `linux.uidMappings` or `linux.gidMappings`.
+        field: &'static str,
+        /// The namespace's maps.
+        actual: String,
+        /// The config's.
+        wanted: String,
     },
     /// A sysctl that no namespace of the container's isolates.
     #[error("linux.sysctl: {0} is not namespaced and cannot be set in a container")]
@@ -203,8 +225,7 @@ impl Kind {
 pub struct NamespacePlan {
     new: Vec<Kind>,
     joined: Vec<(Kind, OwnedFd)>,
-    uid_map: String,
-    gid_map: String,
+    id_maps: IdMaps,
     hostname: Option<String>,
     domainname: Option<String>,
     sysctl: Vec<(String, String)>,
@@ -263,8 +284,7 @@ impl NamespacePlan {
         let mut plan = NamespacePlan {
             new: Vec::new(),
             joined: Vec::new(),
-            uid_map: map_text(&linux.uid_mappings),
-            gid_map: map_text(&linux.gid_mappings),
+            id_maps: IdMaps::from_spec(&linux.uid_mappings, &linux.gid_mappings),
             hostname: spec.hostname.clone(),
             domainname: spec.domainname.clone(),
             sysctl: Vec::new(),
@@ -302,17 +322,16 @@ impl NamespacePlan {
         if self.domainname.as_deref().is_some_and(|d| !d.is_empty()) && !self.has(Kind::Uts) {
             return Err(needs("domainname", Kind::Uts));
         }
-        if !self.uid_map.is_empty() && !self.is_new(Kind::User) {
+        // With a user namespace joined by path the maps are optional; given,
+        // the init checks that they are the namespace's.
+        if !self.id_maps.uid.is_empty() && !self.has(Kind::User) {
             return Err(needs("linux.uidMappings", Kind::User));
         }
-        if !self.gid_map.is_empty() && !self.is_new(Kind::User) {
+        if !self.id_maps.gid.is_empty() && !self.has(Kind::User) {
             return Err(needs("linux.gidMappings", Kind::User));
         }
-        if self.is_new(Kind::User) && (self.uid_map.is_empty() || self.gid_map.is_empty()) {
-            return Err(NamespaceError::NeedsNamespace {
-                field: "linux.uidMappings and linux.gidMappings (a new user namespace)".into(),
-                kind: "user",
-            });
+        if self.is_new(Kind::User) && (self.id_maps.uid.is_empty() || self.id_maps.gid.is_empty()) {
+            return Err(NamespaceError::MappingsMissing);
         }
         Ok(())
     }
@@ -414,10 +433,30 @@ impl NamespacePlan {
             .map(|(_, fd)| fd.as_fd())
     }
 
-    /// The `CLONE_NEW*` flags of the namespaces created by the clone.
-    /// A new time namespace with offsets is made by
-    /// [`Self::enter_for_children`] instead.
+    /// The `CLONE_NEW*` flags of the namespaces created by the clone: none
+    /// with a user namespace joined by path (see [`Self::unshare_flags`]).
     pub fn clone_flags(&self) -> u64 {
+        if self.joined(Kind::User).is_some() {
+            return 0;
+        }
+        self.new_flags()
+    }
+
+    /// With a user namespace joined by path, the `CLONE_NEW*` flags of the
+    /// new namespaces, which the init creates itself once it has joined
+    /// that user namespace: a namespace belongs to the user namespace of
+    /// the process that creates it, and only its owner's root may mount in
+    /// a mount namespace, set a hostname, or mount /proc of a pid namespace.
+    pub fn unshare_flags(&self) -> i32 {
+        if self.joined(Kind::User).is_none() {
+            return 0;
+        }
+        self.new_flags() as i32
+    }
+
+    /// The new namespaces but a time namespace with offsets, which
+    /// [`Self::enter_for_children`] makes instead.
+    fn new_flags(&self) -> u64 {
         self.new
             .iter()
             .filter(|&&kind| kind != Kind::Time || self.time_offsets.is_empty())
@@ -453,14 +492,29 @@ impl NamespacePlan {
         Ok(own)
     }
 
-    /// In the init: joins the namespaces given by path, the user namespace
-    /// first (the pid namespace was entered by the runtime).
+    /// In the init, first thing: joins the user namespace given by path,
+    /// if any, and checks the maps the config gives with it.
+    pub fn join_user(&self) -> Result<(), NamespaceError> {
+        let Some(fd) = self.joined(Kind::User) else {
+            return Ok(());
+        };
+        sys::process::setns(fd, libc::CLONE_NEWUSER).map_err(|source| NamespaceError::Join {
+            kind: Kind::User.name(),
+            source,
+        })?;
+        self.id_maps.check_joined()
+    }
+
+    /// In the init: joins the other namespaces given by path (the pid
+    /// namespace was entered by the runtime, the user namespace by
+    /// [`Self::join_user`]). A joined mount namespace is where the rootfs
+    /// is then set up, as runc does.
     pub fn join(&self) -> Result<(), NamespaceError> {
         for wanted in ALL {
             for (kind, fd) in self
                 .joined
                 .iter()
-                .filter(|(k, _)| *k == wanted && *k != Kind::Pid)
+                .filter(|(k, _)| *k == wanted && !matches!(*k, Kind::Pid | Kind::User))
             {
                 sys::process::setns(fd.as_fd(), kind.flag()).map_err(|source| {
                     NamespaceError::Join {
@@ -480,11 +534,7 @@ impl NamespacePlan {
 
     /// In the runtime, after the clone: writes the init's uid and gid maps.
     pub fn write_id_maps(&self, pid: i32) -> Result<(), NamespaceError> {
-        for (file, text) in [("uid_map", &self.uid_map), ("gid_map", &self.gid_map)] {
-            std::fs::write(format!("/proc/{pid}/{file}"), text)
-                .map_err(|source| NamespaceError::IdMap { file, pid, source })?;
-        }
-        Ok(())
+        self.id_maps.write(pid)
     }
 
     /// In the init, inside its namespaces: the host and domain names and the
@@ -558,14 +608,6 @@ fn open_namespace(kind: Kind, path: &str) -> Result<OwnedFd, NamespaceError> {
         )));
     }
     Ok(fd)
-}
-
-/// The text of `uid_map`/`gid_map`: one `inside outside count` line a range.
-fn map_text(mappings: &[IdMapping]) -> String {
-    mappings
-        .iter()
-        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
-        .collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! with which message.
 
 use super::*;
-use crate::spec::{Linux, Namespace};
+use crate::spec::{IdMapping, Linux, Namespace};
 
 fn spec_with(namespaces: &[(&str, Option<&str>)]) -> Spec {
     Spec {
@@ -120,7 +120,42 @@ fn hostname_needs_a_uts_namespace_and_mappings_a_user_namespace() {
     spec.linux.as_mut().unwrap().uid_mappings = vec![mapping];
     spec.linux.as_mut().unwrap().gid_mappings = vec![mapping];
     let plan = NamespacePlan::from_spec(&spec).unwrap();
-    assert_eq!(plan.uid_map, "0 100000 65536\n");
+    assert_eq!(plan.id_maps.uid, "0 100000 65536\n");
+}
+
+#[test]
+fn a_new_user_namespace_needs_both_maps_a_joined_one_none() {
+    let err = NamespacePlan::from_spec(&spec_with(&[("user", None)])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "linux.uidMappings and linux.gidMappings: a new user namespace needs both"
+    );
+    assert!(NamespacePlan::from_spec(&spec_with(&[("user", Some("/proc/self/ns/user"))])).is_ok());
+    let mut spec = spec_with(&[("user", Some("/proc/self/ns/user"))]);
+    let mapping = IdMapping {
+        container_id: 0,
+        host_id: 0,
+        size: 1,
+    };
+    spec.linux.as_mut().unwrap().uid_mappings = vec![mapping];
+    assert!(
+        NamespacePlan::from_spec(&spec).is_ok(),
+        "the init checks them"
+    );
+}
+
+#[test]
+fn with_a_joined_user_namespace_the_init_makes_the_new_namespaces() {
+    let plan = NamespacePlan::from_spec(&spec_with(&[
+        ("user", Some("/proc/self/ns/user")),
+        ("mount", None),
+        ("pid", None),
+    ]))
+    .unwrap();
+    assert_eq!(plan.clone_flags(), 0);
+    assert_eq!(plan.unshare_flags(), libc::CLONE_NEWNS | libc::CLONE_NEWPID);
+    let plan = NamespacePlan::from_spec(&spec_with(&[("mount", None), ("pid", None)])).unwrap();
+    assert_eq!(plan.unshare_flags(), 0);
 }
 
 #[test]

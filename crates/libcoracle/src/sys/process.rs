@@ -40,7 +40,9 @@ pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// Creates a child like `fork` but with the namespace `flags` (`CLONE_NEW*`)
 /// in one `clone3`, optionally born in the cgroup `cgroup_fd` (v2) and with a
-/// pidfd. Falls back to `clone` where the kernel lacks `clone3`.
+/// pidfd. With `CLONE_PARENT` in `flags` the child is the caller's sibling,
+/// and its parent gets the caller's exit signal when it ends. Falls back to
+/// `clone` where the kernel lacks `clone3`.
 ///
 /// The caller must be single-threaded: the child is a copy of it.
 pub fn clone_process(
@@ -49,9 +51,16 @@ pub fn clone_process(
     want_pidfd: bool,
 ) -> io::Result<Forked> {
     let mut pidfd: RawFd = -1;
+    // clone3 refuses an exit signal with CLONE_PARENT: the kernel gives
+    // the child the caller's own.
+    let exit_signal = if flags & libc::CLONE_PARENT as u64 != 0 {
+        0
+    } else {
+        libc::SIGCHLD as u64
+    };
     let mut args = CloneArgs {
         flags,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal,
         ..CloneArgs::default()
     };
     if want_pidfd {
