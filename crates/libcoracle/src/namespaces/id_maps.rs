@@ -10,11 +10,14 @@ use crate::spec::IdMapping;
 /// written at once (the kernel takes one write).
 #[derive(Debug, Default)]
 pub(super) struct IdMaps {
+    /// The `uid_map` text; empty without `linux.uidMappings`.
     pub(super) uid: String,
+    /// The `gid_map` text; empty without `linux.gidMappings`.
     pub(super) gid: String,
 }
 
 impl IdMaps {
+    /// The maps of the config's `uidMappings` and `gidMappings`.
     pub(super) fn from_spec(uid: &[IdMapping], gid: &[IdMapping]) -> IdMaps {
         IdMaps {
             uid: map_text(uid),
