@@ -11,6 +11,7 @@ mod log;
 
 use args::Parsed;
 use coracle::table;
+use libcoracle::protect::{Protected, Protection};
 use log::Logger;
 
 fn main() {
@@ -52,7 +53,26 @@ fn run_cli() -> i32 {
         }
         Err(e) => return fail(&mut log, &format!("coracle: {e}")),
     };
+    let protected = if enters_a_container(call.name()) {
+        match libcoracle::protect::ensure_protected(global.is_on("debug")) {
+            Ok(protected) => Some(protected),
+            Err(e) => return fail(&mut log, &format!("coracle {}: {e}", call.name())),
+        }
+    } else {
+        None
+    };
     let runtime = commands::runtime(&global);
+    if let Some(Protected {
+        by,
+        reexec: Some(took),
+    }) = protected
+    {
+        let phase = match by {
+            Protection::ReadOnlyMount => "re-execute from a read-only mount of the binary",
+            Protection::SealedCopy => "re-execute from a sealed copy of the binary",
+        };
+        runtime.record_phase(phase, took);
+    }
     let result = commands::execute(&runtime, &call);
     for line in runtime.take_trace() {
         log.debug(&line);
@@ -64,6 +84,13 @@ fn run_cli() -> i32 {
         Ok(code) => code,
         Err(e) => fail(&mut log, &e.line(call.name())),
     }
+}
+
+/// Whether `command` puts coracle's code into a container (its init, an
+/// exec'd process), where a container process could reach the binary:
+/// only those pay for [`libcoracle::protect`].
+fn enters_a_container(command: &str) -> bool {
+    matches!(command, "create" | "run" | "exec")
 }
 
 /// Prints help or version text; exit status 0 unless stdout fails.

@@ -10,7 +10,8 @@
 //!   [`rootfs`], [`cgroups`], [`capabilities`], [`process`], [`hooks`],
 //!   [`terminal`], [`procfs`], [`seccomp`], [`lsm`] (security labels),
 //!   [`netdev`] (network devices), [`keyring`] (the session keyring),
-//!   [`features`], plus [`channel`] and [`trace`];
+//!   [`features`], plus [`channel`] and [`trace`], and [`protect`] (the
+//!   runtime's defence of its own binary);
 //! - [`spec`], the specification's documents as types, and [`sys`], the thin
 //!   system-call layer and the only place with `unsafe`.
 
@@ -32,6 +33,7 @@ pub mod namespaces;
 pub mod netdev;
 pub mod process;
 pub mod procfs;
+pub mod protect;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;

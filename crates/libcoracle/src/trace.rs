@@ -6,7 +6,7 @@
 //! channel, so one trace covers both processes.
 
 use std::cell::{Cell, RefCell};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A recorder of named phases.
 #[derive(Debug)]
@@ -37,7 +37,16 @@ impl Trace {
             return;
         }
         let now = Instant::now();
-        let micros = now.duration_since(self.last.replace(now)).as_micros();
+        self.record(name, now.duration_since(self.last.replace(now)));
+    }
+
+    /// Records a phase measured elsewhere (across an `execve`, say), which
+    /// moves no mark.
+    pub fn record(&self, name: &str, took: Duration) {
+        if !self.enabled {
+            return;
+        }
+        let micros = took.as_micros();
         self.lines
             .borrow_mut()
             .push(format!("{name}: {}.{:03} ms", micros / 1000, micros % 1000));

@@ -343,9 +343,11 @@ fn pid_of_pidfd(pidfd: BorrowedFd<'_>) -> Result<i32, Error> {
 
 /// Makes the runtime non-dumpable before it clones a process that runs its
 /// code inside a container (the flag is inherited): no process of the
-/// container can then open `/proc/PID/exe` to reach coracle's binary on the
-/// host (CVE-2019-5736), nor ptrace or read its memory. `execve` of the
-/// container's program makes the process dumpable again.
+/// container without `CAP_SYS_PTRACE` can then open its `/proc/PID/exe`,
+/// ptrace it or read its memory. `execve` of the container's program makes
+/// the process dumpable again. (What such a process, or one with the
+/// capability, reaches is a read-only mount of the binary: see
+/// [`crate::protect`], CVE-2019-5736.)
 pub(super) fn protect_runtime_binary() -> Result<(), Error> {
     sys::process::set_dumpable(false).map_err(Error::io("make the runtime non-dumpable"))
 }

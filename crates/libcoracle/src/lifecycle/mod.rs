@@ -142,6 +142,12 @@ impl Runtime {
         self.trace = Trace::new(on);
     }
 
+    /// Adds a phase the caller measured itself to the trace (the
+    /// re-execution of [`crate::protect::ensure_protected`]).
+    pub fn record_phase(&self, name: &str, took: std::time::Duration) {
+        self.trace.record(name, took);
+    }
+
     /// The phase trace recorded so far.
     pub fn take_trace(&self) -> Vec<String> {
         self.trace.take()

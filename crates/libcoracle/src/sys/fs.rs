@@ -1,5 +1,5 @@
 //! Files: `openat2` resolution inside a root, FIFOs, locks, descriptor
-//! hygiene. Every descriptor opened here is close-on-exec.
+//! hygiene, sealed memfds. Every descriptor opened here is close-on-exec.
 
 use super::{check, retry};
 use std::ffi::CStr;
@@ -128,6 +128,60 @@ pub fn fstatfs_type(fd: BorrowedFd<'_>) -> io::Result<i64> {
     // SAFETY: `buf` is valid and ours.
     check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut buf) })?;
     Ok(buf.f_type as i64)
+}
+
+/// The mount flags (`ST_RDONLY`, `ST_NOSUID`…) of the mount the file `fd`
+/// is on (`fstatvfs`).
+pub fn mount_flags(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: statvfs is plain data filled by the call.
+    let mut buf: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `buf` is valid and ours.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut buf) })?;
+    Ok(buf.f_flag as u64)
+}
+
+/// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)`: an anonymous
+/// file in memory that can be sealed.
+pub fn memfd_sealable(name: &CStr) -> io::Result<OwnedFd> {
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: `name` is NUL-terminated; the call returns a new descriptor.
+    let fd = check(unsafe { libc::memfd_create(name.as_ptr(), flags) })?;
+    // SAFETY: the descriptor is new and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Copies all of `from` (from its current offset to its end) to `to`, in
+/// the kernel (`sendfile`).
+pub fn copy_all(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    loop {
+        // SAFETY: a null offset means the descriptors' own offsets.
+        let n = retry(|| {
+            check(unsafe {
+                libc::sendfile(
+                    to.as_raw_fd(),
+                    from.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    1 << 30,
+                )
+            })
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Adds the `F_SEAL_*` seals `seals` to a memfd.
+pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
+    // SAFETY: F_ADD_SEALS takes an integer.
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
+    Ok(())
+}
+
+/// The `F_SEAL_*` seals of a file (`EINVAL` for files that cannot have any).
+pub fn seals(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    // SAFETY: F_GET_SEALS takes no argument.
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })
 }
 
 /// `fstat` of a descriptor.

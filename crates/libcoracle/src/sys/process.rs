@@ -225,6 +225,22 @@ pub fn set_dumpable(dumpable: bool) -> io::Result<()> {
     prctl(libc::PR_SET_DUMPABLE, dumpable as u64)
 }
 
+/// The caller's name (`comm`, at most 15 bytes; `PR_GET_NAME`).
+pub fn name() -> io::Result<Vec<u8>> {
+    let mut buf = [0u8; 16];
+    // SAFETY: PR_GET_NAME writes at most 16 bytes, NUL included, into `buf`.
+    check(unsafe { libc::prctl(libc::PR_GET_NAME, buf.as_mut_ptr(), 0u64, 0u64, 0u64) })?;
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(buf[..len].to_vec())
+}
+
+/// Sets the caller's name (`comm`; the kernel keeps 15 bytes).
+pub fn set_name(name: &CStr) -> io::Result<()> {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string.
+    check(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0u64, 0u64, 0u64) })?;
+    Ok(())
+}
+
 /// Asks for `signal` when the parent dies.
 pub fn set_parent_death_signal(signal: i32) -> io::Result<()> {
     prctl(libc::PR_SET_PDEATHSIG, signal as u64)
@@ -293,6 +309,29 @@ pub fn execve(
     // SAFETY: `argv` and `envp` are null-terminated arrays of pointers to
     // NUL-terminated strings that the caller keeps alive.
     unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Replaces the process image with the file behind `fd`
+/// (`execveat(fd, "", argv, envp, AT_EMPTY_PATH)`). Returns only on failure.
+pub fn execveat(
+    fd: BorrowedFd<'_>,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> io::Error {
+    debug_assert!(argv.last().is_some_and(|p| p.is_null()));
+    debug_assert!(envp.last().is_some_and(|p| p.is_null()));
+    // SAFETY: as for execve; the path is the empty string.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
     io::Error::last_os_error()
 }
 
