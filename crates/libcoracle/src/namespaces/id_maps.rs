@@ -53,11 +53,8 @@ impl IdMaps {
                 continue;
             }
             let path = format!("/proc/self/{file}");
-            let actual = std::fs::read_to_string(&path).map_err(|source| NamespaceError::Path {
-                kind: "user",
-                path,
-                source,
-            })?;
+            let actual = std::fs::read_to_string(&path)
+                .map_err(|source| NamespaceError::JoinedMapsUnreadable { path, source })?;
             if ranges(&actual) != ranges(text) {
                 return Err(NamespaceError::JoinedMapsDiffer {
                     field,

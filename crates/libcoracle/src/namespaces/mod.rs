@@ -59,6 +59,14 @@ pub enum NamespaceError {
         /// The config's.
         wanted: String,
     },
+    /// The maps of the joined user namespace cannot be read.
+    #[error("check the maps of the joined user namespace: read {path}: {source}")]
+    JoinedMapsUnreadable {
+        /// `/proc/self/uid_map` or `/proc/self/gid_map`.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
     /// A sysctl that no namespace of the container's isolates.
     #[error("linux.sysctl: {0} is not namespaced and cannot be set in a container")]
     SysctlNotNamespaced(String),
@@ -134,6 +142,7 @@ impl NamespaceError {
             NamespaceError::Path { source, .. }
             | NamespaceError::Join { source, .. }
             | NamespaceError::Restore { source, .. }
+            | NamespaceError::JoinedMapsUnreadable { source, .. }
             | NamespaceError::IdMap { source, .. }
             | NamespaceError::Uts { source, .. }
             | NamespaceError::Time { source, .. } => source.raw_os_error().unwrap_or(0),
