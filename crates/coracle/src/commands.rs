@@ -9,7 +9,7 @@ use crate::help;
 use crate::table::{find_command, Cmd};
 use libcoracle::features;
 use libcoracle::lifecycle::{self, ContainerSummary, CreateOptions, ExecOptions, Runtime};
-use libcoracle::process::parse_signal;
+use libcoracle::process::{parse_signal, CallerFds};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -102,8 +102,9 @@ impl Error {
     }
 }
 
-/// The runtime as the global flags configure it.
-pub fn runtime(global: &Matches) -> Runtime {
+/// The runtime as the global flags configure it, with the descriptors the
+/// caller passed.
+pub fn runtime(global: &Matches, caller_fds: CallerFds) -> Runtime {
     let root = global.value("root").unwrap_or_default();
     let mut runtime = Runtime::new(PathBuf::from(root));
     // `--cgroup-manager disabled` (Podman) has no library switch yet; it
@@ -112,6 +113,7 @@ pub fn runtime(global: &Matches) -> Runtime {
         global.is_on("systemd-cgroup") || global.value("cgroup-manager") == Some("systemd");
     runtime.set_systemd_cgroup(systemd);
     runtime.set_debug(global.is_on("debug"));
+    runtime.set_caller_fds(caller_fds);
     runtime
 }
 
@@ -531,7 +533,7 @@ mod tests {
             .map(String::from)
             .into();
         match crate::args::parse_global(&words) {
-            Ok(Parsed::Go((global, _))) => drop(runtime(&global)),
+            Ok(Parsed::Go((global, _))) => drop(runtime(&global, Default::default())),
             other => panic!("{other:?}"),
         }
     }

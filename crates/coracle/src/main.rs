@@ -11,6 +11,7 @@ mod log;
 
 use args::Parsed;
 use coracle::table;
+use libcoracle::process::CallerFds;
 use log::Logger;
 
 fn main() {
@@ -20,6 +21,9 @@ fn main() {
 /// Parses the command line, runs the command, reports errors; returns the
 /// exit status.
 fn run_cli() -> i32 {
+    // First of all, before the log file or anything else is opened: only
+    // the descriptors the caller passed may reach a container.
+    let caller_fds = CallerFds::note();
     let mut log = Logger::stderr();
     let argv = match args::collect(std::env::args_os().skip(1)) {
         Ok(argv) => argv,
@@ -52,7 +56,7 @@ fn run_cli() -> i32 {
         }
         Err(e) => return fail(&mut log, &format!("coracle: {e}")),
     };
-    let runtime = commands::runtime(&global);
+    let runtime = commands::runtime(&global, caller_fds);
     let result = commands::execute(&runtime, &call);
     for line in runtime.take_trace() {
         log.debug(&line);

@@ -7,6 +7,7 @@ use crate::config::{self, Plan, PlanOptions};
 use crate::hooks;
 use crate::init::{self, InitArgs};
 use crate::namespaces::Kind;
+use crate::process;
 use crate::rootfs::CgroupView;
 use crate::seccomp;
 use crate::spec::{State, Status, OCI_VERSION};
@@ -86,6 +87,9 @@ impl Runtime {
     ) -> Result<Created, Error> {
         let trace = &self.trace;
         trace.reset();
+        // Before anything is opened here, lest it pass for the caller's.
+        let listen = process::listen_fds();
+        let passed_fds = self.passed_fds(listen + options.preserve_fds);
         state::validate_id(id)?;
         let cache = self.seccomp_cache();
         let mut plan = config::load(
@@ -100,7 +104,11 @@ impl Runtime {
         if let Console::Socket(path) = console {
             check_terminal(plan.process.terminal, path)?;
         }
-        let preserve_fds = options.preserve_fds + pass_listen_fds(&mut plan);
+        if listen > 0 {
+            // As runc tells the container's process (sd_listen_fds(3)).
+            plan.process.set_env("LISTEN_FDS", &listen.to_string());
+            plan.process.set_env("LISTEN_PID", "1");
+        }
         trace.phase(match (&plan.seccomp, plan.seccomp_cached) {
             (None, _) => "parse and validate config",
             (Some(_), true) => "parse and validate config (seccomp filter from the cache)",
@@ -152,7 +160,7 @@ impl Runtime {
                     channel: child_channel,
                     fifo,
                     console_socket,
-                    preserve_fds,
+                    passed_fds: &passed_fds,
                     cgroup_views,
                     cgroup2_dir: cgroup.unified_path().map(Path::to_path_buf),
                     unshare_cgroup_ns,
@@ -321,21 +329,6 @@ fn check_terminal(terminal: bool, console_socket: Option<&Path>) -> Result<(), E
         )),
         _ => Ok(()),
     }
-}
-
-/// Socket activation: descriptors the runtime was passed with `LISTEN_FDS`
-/// go on to the container, which learns of them the same way. Returns how
-/// many there are.
-fn pass_listen_fds(plan: &mut Plan) -> u32 {
-    let count = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse::<u32>().ok())
-        .unwrap_or(0);
-    if count > 0 {
-        plan.process.set_env("LISTEN_FDS", &count.to_string());
-        plan.process.set_env("LISTEN_PID", "1");
-    }
-    count
 }
 
 fn connect_console(path: Option<&Path>) -> Result<Option<OwnedFd>, Error> {

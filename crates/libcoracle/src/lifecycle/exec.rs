@@ -45,7 +45,8 @@ pub struct ExecOptions {
     pub caps: Vec<String>,
     /// `--no-new-privs`.
     pub no_new_privs: bool,
-    /// `--preserve-fds`.
+    /// `--preserve-fds`: descriptors 3 to 3+N-1 (those of them the caller
+    /// holds) are passed to the process.
     pub preserve_fds: u32,
     /// `--process-label` (SELinux).
     pub process_label: Option<String>,
@@ -58,6 +59,9 @@ impl Runtime {
     /// with `detach`.
     pub fn exec(&self, id: &str, options: &ExecOptions) -> Result<i32, Error> {
         self.trace.reset();
+        // Before anything is opened here, lest it pass for the caller's.
+        // Unlike create, exec passes no LISTEN_FDS on (runc neither).
+        let passed_fds = self.passed_fds(options.preserve_fds);
         let (record, status) = {
             let dir = self.root.open(id)?;
             let record = dir.load()?;
@@ -116,7 +120,7 @@ impl Runtime {
                     init: init.as_fd(),
                     namespaces: ns & !libc::CLONE_NEWPID,
                     console_socket,
-                    preserve_fds: options.preserve_fds,
+                    passed_fds: &passed_fds,
                     seccomp: seccomp.as_ref(),
                 })
             }
