@@ -341,8 +341,9 @@ pub const COMMANDS: &[Command] = &[
         id: Cmd::Delete,
         name: "delete",
         aliases: &[],
-        summary: "delete a stopped container",
-        description: "Removes a stopped container's resources.",
+        summary: "delete a stopped or created container",
+        description: "Removes a stopped container's resources, or a created one's, whose \
+                      waiting process is killed; a running container needs --force.",
         flags: &[Flag::switch("force", "kill the container first if it still runs").short('f')],
         args: &[ID],
         parsing: Parsing::Strict,

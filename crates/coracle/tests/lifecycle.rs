@@ -110,17 +110,24 @@ fn delete_running_needs_force() {
     assert!(!pid_alive(pid));
 }
 
-/// runtime.md: "Attempting to delete a container that is not stopped MUST
-/// have no effect on the container and MUST generate an error" — this
-/// includes `created`. (runc 1.1 deletes a created container anyway.)
+/// A plain `delete` of a created container kills its waiting init and
+/// removes everything, as runc does: containerd's shim deletes a task that
+/// was never started that way. (runtime.md would have it refused.)
 #[test]
-fn delete_created_needs_force() {
+fn delete_of_created_container_kills_its_init() {
     let t = Test::new();
-    let b = t.bundle(&["true"]);
+    let mut b = t.bundle(&[]);
+    let out = b.out_dir(&t);
+    b.sh("echo ran > /out/ran");
     let c = t.create(&b);
-    c.rt(&["delete"], &[]).fails();
-    assert_eq!(c.status(), "created");
-    c.force_delete();
+    let pid = c.pid;
+    // Checks that the state and the cgroups are gone.
+    c.delete();
+    assert!(!pid_alive(pid), "the init of {pid} survived delete");
+    assert!(
+        !out.join("ran").exists(),
+        "the process of a never-started container ran"
+    );
 }
 
 #[test]
