@@ -123,7 +123,11 @@ impl Runtime {
         };
         dir.make_fifo()?;
         trace.phase("state directory");
-        let cgroup = Cgroup::create(&plan.cgroup)?;
+        let cgroup = &*undo.cgroup.insert(Cgroup::create(&plan.cgroup)?);
+        // From here on a create that dies (killed during a hook, say)
+        // leaves a record that delete can remove everything by.
+        let record = creating_record(id, &plan, cgroup);
+        dir.save(&record)?;
         trace.phase("cgroup create");
         let (console_socket, relay_end) = match console {
             Console::Socket(path) => (connect_console(path)?, None),
@@ -138,7 +142,7 @@ impl Runtime {
         let (channel, child_channel) = Channel::pair()?;
         plan.namespaces.enter_pid_for_children()?;
         let time_ns = plan.namespaces.enter_time_for_children()?;
-        let cgroup_views = views_of(&cgroup);
+        let cgroup_views = views_of(cgroup);
         // Born in its cgroup (v2), the init gets its cgroup namespace with
         // the clone; otherwise it makes it once it has joined.
         let born_in_cgroup = cgroup.clone_target().is_some();
@@ -171,7 +175,6 @@ impl Runtime {
         };
         drop(time_ns);
         undo.pid = Some(pid);
-        undo.cgroup = Some(cgroup);
         drop(child_channel);
         drop(fifo);
         trace.phase("clone");
@@ -209,11 +212,10 @@ impl Runtime {
             channel.send(&Message::CgroupJoined)?;
         }
         self.follow_init(&plan, &dir, &channel, &mut undo, pid)?;
-        let cgroup = undo.cgroup.as_ref().expect("set above");
 
         let (_, start_time) = state::proc_stat(pid)
             .ok_or_else(|| Error::Container("the container's init exited during create".into()))?;
-        dir.save(&record_of(id, &plan, pid, start_time, cgroup))?;
+        dir.save(&created_record(record, &plan, pid, start_time))?;
         if let Some(path) = &options.pid_file {
             write_pid_file(path, pid)?;
         }
@@ -380,11 +382,13 @@ fn pid_inside(pid: i32) -> i32 {
         .unwrap_or(pid)
 }
 
-fn record_of(id: &str, plan: &Plan, pid: i32, start_time: u64, cgroup: &Cgroup) -> Record {
+/// The record of a container being created: its cgroup and what `state`
+/// and `list` show. The init and its process are recorded once it is ready.
+fn creating_record(id: &str, plan: &Plan, cgroup: &Cgroup) -> Record {
     Record {
         id: id.to_string(),
-        pid,
-        start_time,
+        pid: 0,
+        start_time: 0,
         bundle: plan.bundle.clone(),
         rootfs: plan.rootfs.root_path().to_path_buf(),
         created: state::now_rfc3339(),
@@ -392,8 +396,21 @@ fn record_of(id: &str, plan: &Plan, pid: i32, start_time: u64, cgroup: &Cgroup) 
         annotations: plan.spec.annotations.clone(),
         cgroup: cgroup.record(),
         hooks: plan.hooks(),
+        process: Default::default(),
+        seccomp: None,
+        creating: true,
+    }
+}
+
+/// The record of the created container, whose init `pid` waits for start.
+fn created_record(creating: Record, plan: &Plan, pid: i32, start_time: u64) -> Record {
+    Record {
+        pid,
+        start_time,
         process: plan.spec.process.clone().unwrap_or_default(),
         seccomp: plan.spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
+        creating: false,
+        ..creating
     }
 }
 

@@ -263,11 +263,11 @@ fn state_document(record: &Record, status: Status) -> State {
         oci_version: OCI_VERSION.to_string(),
         id: record.id.clone(),
         status,
-        pid: Some(if status == Status::Stopped {
-            0
-        } else {
-            record.pid
-        }),
+        pid: match status {
+            Status::Stopped => Some(0),
+            Status::Creating => None,
+            _ => Some(record.pid),
+        },
         bundle: record.bundle.to_string_lossy().into_owned(),
         annotations: record.annotations.clone(),
     }
