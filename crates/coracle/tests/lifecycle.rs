@@ -582,8 +582,9 @@ fn zombie_init_is_stopped() {
 
 /// `run` in the foreground with a terminal and no console socket relays the
 /// terminal itself, as runc does: the process gets a pty, input arrives
-/// through it (end of input as the terminal's end of file), and the exit
-/// code comes through.
+/// through it, and the exit code comes through; from a terminal, and
+/// (coracle only: runc wants a terminal of its own) from a file, whose end
+/// is the terminal's end of file.
 #[test]
 fn run_with_a_terminal_and_no_console_socket_relays_it() {
     let t = Test::new();
@@ -593,11 +594,27 @@ fn run_with_a_terminal_and_no_console_socket_relays_it() {
     fs::write(&input, "tty; echo relayed-$((40+2)); exit 6\n").unwrap();
     b.save();
     let id = t.id();
-    let mut cmd = t.command();
+    let mut cmd = in_a_terminal(&t, &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
     cmd.stdin(fs::File::open(&input).unwrap());
-    cmd.args(["run", "--bundle"]).arg(&b.dir).arg(&id);
     let out = t.output(cmd).code_is(6);
     assert!(out.stdout.contains("/dev/pts/0"), "{}", out.stdout);
     assert!(out.stdout.contains("relayed-42"), "{}", out.stdout);
+    t.assert_no_container(&id);
+    if skip_unless_coracle("relaying a terminal without one of the runtime's") {
+        return;
+    }
+
+    // Not an interactive shell: its line editing would read the end of
+    // file key as a character.
+    b.args(&["sh", "-c", "tty; tr a-z A-Z; exit 7"]);
+    b.save();
+    fs::write(&input, "relayed\n").unwrap();
+    let id = t.id();
+    let mut cmd = t.command();
+    cmd.stdin(fs::File::open(&input).unwrap());
+    cmd.args(["run", "--bundle"]).arg(&b.dir).arg(&id);
+    let out = t.output(cmd).code_is(7);
+    assert!(out.stdout.contains("/dev/pts/0"), "{}", out.stdout);
+    assert!(out.stdout.contains("RELAYED"), "{}", out.stdout);
     t.assert_no_container(&id);
 }

@@ -45,6 +45,9 @@ mod cg;
 // Only the cgroup tests use it.
 #[allow(unused_imports)]
 pub use cg::*;
+mod tty;
+#[allow(unused_imports)]
+pub use tty::*;
 
 /// How long a state transition or a runtime command may take before the
 /// test is declared hung. Generous: it only bounds a hang, it asserts nothing.

@@ -24,15 +24,45 @@ pub(super) struct Created {
     pub pidfd: OwnedFd,
     /// With [`Console::Relay`] and a terminal: the runtime's end of the
     /// console socket pair, where the pty master arrives.
-    pub console: Option<OwnedFd>,
+    pub relay: Option<OwnedFd>,
 }
 
-/// Where the init sends the pty master of a terminal.
+/// Where the container's process sends the pty master of a terminal.
+#[derive(Clone, Copy)]
 pub(super) enum Console<'a> {
     /// To the `--console-socket` (required with a terminal).
     Socket(Option<&'a Path>),
     /// To the runtime itself, which relays it (`run` in the foreground).
     Relay,
+}
+
+impl<'a> Console<'a> {
+    /// In the foreground without a console socket, the runtime relays a
+    /// terminal itself, as runc does (`run`, `exec`).
+    pub(super) fn of(console_socket: Option<&'a Path>, detach: bool) -> Console<'a> {
+        match (console_socket, detach) {
+            (None, false) => Console::Relay,
+            (path, _) => Console::Socket(path),
+        }
+    }
+
+    /// The container side's end for a process with or without a
+    /// `terminal`, and with [`Console::Relay`] the runtime's own end,
+    /// where the pty master arrives.
+    pub(super) fn connect(
+        self,
+        terminal: bool,
+    ) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
+        match self {
+            Console::Socket(path) => Ok((connect_console(path)?, None)),
+            Console::Relay if terminal => {
+                let (ours, theirs) =
+                    sys::socket::stream_pair().map_err(Error::io("console socket pair"))?;
+                Ok((Some(theirs), Some(ours)))
+            }
+            Console::Relay => Ok((None, None)),
+        }
+    }
 }
 
 /// Undoes a `create` that failed part-way: the init, the cgroup, the state
@@ -129,15 +159,7 @@ impl Runtime {
         let record = creating_record(id, &plan, cgroup);
         dir.save(&record)?;
         trace.phase("cgroup create");
-        let (console_socket, relay_end) = match console {
-            Console::Socket(path) => (connect_console(path)?, None),
-            Console::Relay if plan.process.terminal => {
-                let (ours, theirs) =
-                    sys::socket::stream_pair().map_err(Error::io("console socket pair"))?;
-                (Some(theirs), Some(ours))
-            }
-            Console::Relay => (None, None),
-        };
+        let (console_socket, relay_end) = console.connect(plan.process.terminal)?;
         let fifo = dir.open_fifo_path()?;
         let (channel, child_channel) = Channel::pair()?;
         plan.namespaces.enter_pid_for_children()?;
@@ -224,7 +246,7 @@ impl Runtime {
         Ok(Created {
             pid,
             pidfd,
-            console: relay_end,
+            relay: relay_end,
         })
     }
 

@@ -1,8 +1,9 @@
 //! `exec`: another process in a running container, in all its namespaces
 //! and its cgroup.
 
+use super::create::Console;
 use super::start::open_init;
-use super::wait::wait_forwarding;
+use super::wait::wait_for;
 use super::{state_document, wrong_state, Error, Runtime};
 use crate::cgroups::Cgroup;
 use crate::channel::{Channel, ChannelError, Message};
@@ -14,7 +15,7 @@ use crate::spec::{Process, Status};
 use crate::state::Record;
 use crate::sys;
 use crate::sys::process::Forked;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
@@ -76,13 +77,8 @@ impl Runtime {
             ));
         }
         let process = exec_process(&record.process, options)?;
-        if process.terminal != options.console_socket.is_some() {
-            return Err(Error::Usage(if process.terminal {
-                "exec with a terminal needs --console-socket".into()
-            } else {
-                "--console-socket was given but the process has no terminal (--tty)".into()
-            }));
-        }
+        let console = Console::of(options.console_socket.as_deref(), options.detach);
+        check_terminal(process.terminal, console)?;
         let plan = ProcessPlan::from_spec(&process)?;
         let cache = self.seccomp_cache();
         let seccomp = match &record.seccomp {
@@ -98,14 +94,7 @@ impl Runtime {
                 .map_err(Error::io("enter the container's pid namespace"))?;
         }
         let cgroup = Cgroup::from_record(&record.cgroup);
-        let console_socket = options
-            .console_socket
-            .as_deref()
-            .map(|p| {
-                sys::socket::connect_unix(p)
-                    .map_err(Error::io(format!("connect to {}", p.display())))
-            })
-            .transpose()?;
+        let (console_socket, relay) = console.connect(process.terminal)?;
         let (channel, child_channel) = Channel::pair()?;
         plan.apply_initial_affinity()?;
         super::create::protect_runtime_binary()?;
@@ -140,7 +129,7 @@ impl Runtime {
         if options.detach {
             return Ok(0);
         }
-        wait_exec(pid, pidfd)
+        wait_for(pid, pidfd.as_fd(), relay.as_ref())
     }
 
     /// Puts the process in the cgroup, lets it go, and waits until it has
@@ -177,8 +166,19 @@ impl Runtime {
     }
 }
 
-fn wait_exec(pid: i32, pidfd: OwnedFd) -> Result<i32, Error> {
-    wait_forwarding(pid, pidfd.as_fd())
+/// A terminal in the background needs a console socket to hand its
+/// master to (in the foreground the runtime relays it), and a console
+/// socket without a terminal has nothing to receive.
+fn check_terminal(terminal: bool, console: Console<'_>) -> Result<(), Error> {
+    match (terminal, console) {
+        (true, Console::Socket(None)) => Err(Error::Usage(
+            "exec --detach with a terminal needs --console-socket".into(),
+        )),
+        (false, Console::Socket(Some(_))) => Err(Error::Usage(
+            "--console-socket was given but the process has no terminal (--tty)".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The process of an `exec`: a process.json, or the container's own
