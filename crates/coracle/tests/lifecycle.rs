@@ -72,7 +72,10 @@ fn start_twice_fails_and_runs_once() {
     let c = t.create(&b);
     c.start();
     wait_for_file(&out.join("runs"));
-    c.rt(&["start"], &[]).fails();
+    c.rt(&["start"], &[]).fails_with(&format!(
+        "coracle start: container {} is running: only a created container can be started",
+        c.id
+    ));
     assert_eq!(
         c.status(),
         "running",
@@ -88,7 +91,10 @@ fn start_of_stopped_container_fails() {
     let c = t.create(&b);
     c.start();
     c.wait_stopped();
-    c.rt(&["start"], &[]).fails();
+    c.rt(&["start"], &[]).fails_with(&format!(
+        "coracle start: container {} is stopped: only a created container can be started",
+        c.id
+    ));
     assert_eq!(c.status(), "stopped");
 }
 
@@ -98,7 +104,10 @@ fn delete_running_needs_force() {
     let b = t.bundle(&["sleep", "1000"]);
     let c = t.create(&b);
     c.start();
-    c.rt(&["delete"], &[]).fails();
+    c.rt(&["delete"], &[]).fails_with(&format!(
+        "coracle delete: container {} is running: stop it first or delete it with --force",
+        c.id
+    ));
     assert_eq!(
         c.status(),
         "running",
@@ -204,7 +213,10 @@ fn kill_stopped_container_fails() {
     let c = t.create(&b);
     c.start();
     c.wait_stopped();
-    c.rt(&["kill"], &["KILL"]).fails();
+    c.rt(&["kill"], &["KILL"]).fails_with(&format!(
+        "coracle kill: container {} is stopped: there is no process to signal",
+        c.id
+    ));
     assert_eq!(c.status(), "stopped");
 }
 
@@ -378,10 +390,18 @@ fn ps_json_lists_container_processes() {
 #[test]
 fn state_of_unknown_container_fails() {
     let t = Test::new();
-    t.rt(&["state", "no-such-container"]).fails();
-    t.rt(&["start", "no-such-container"]).fails();
-    t.rt(&["kill", "no-such-container", "KILL"]).fails();
-    t.rt(&["delete", "no-such-container"]).fails();
+    let id = "no-such-container";
+    for args in [
+        &["state", id][..],
+        &["start", id],
+        &["kill", id, "KILL"],
+        &["delete", id],
+    ] {
+        t.rt(args).fails_with(&format!(
+            "coracle {}: container {id} does not exist",
+            args[0]
+        ));
+    }
 }
 
 #[test]
@@ -391,8 +411,10 @@ fn duplicate_id_is_refused() {
     let c = t.create(&b);
     let mut cmd = t.command();
     cmd.args(["create", "--bundle"]).arg(&b.dir).arg(&c.id);
-    let out = t.output(cmd);
-    out.fails();
+    t.output(cmd).fails_with(&format!(
+        "coracle create: container {} already exists",
+        c.id
+    ));
     assert_eq!(
         c.status(),
         "created",

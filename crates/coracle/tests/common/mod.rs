@@ -208,6 +208,18 @@ impl Out {
         out
     }
 
+    /// Asserts the command failed with one line on stderr, and, against
+    /// coracle, that the line is `line`: other runtimes word their errors
+    /// differently, so only the one line is checked with them.
+    #[track_caller]
+    pub fn fails_with(self, line: &str) -> Self {
+        let out = self.fails_with_one_line();
+        if is_coracle() {
+            assert_eq!(out.stderr.trim(), line, "{out}");
+        }
+        out
+    }
+
     /// Asserts the exit code.
     #[track_caller]
     pub fn code_is(self, code: i32) -> Self {
