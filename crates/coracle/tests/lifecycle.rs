@@ -588,20 +588,6 @@ fn debug_logs_json_lines() {
     assert!(debug > 0, "--debug wrote no debug line:\n{text}");
 }
 
-/// A zombie init (nobody reaped it yet) is a stopped container.
-#[test]
-fn zombie_init_is_stopped() {
-    let t = Test::new();
-    let b = t.bundle(&["true"]);
-    let c = t.create(&b);
-    c.start();
-    // Not reaped: the harness reaps only after delete.
-    c.wait_stopped();
-    let stat = read(std::path::Path::new(&format!("/proc/{}/stat", c.pid)));
-    assert!(stat.is_empty() || stat.contains(") Z "), "{stat}");
-    c.delete();
-}
-
 /// `run` in the foreground with a terminal and no console socket relays the
 /// terminal itself, as runc does: the process gets a pty, input arrives
 /// through it, and the exit code comes through; from a terminal, and
