@@ -324,7 +324,7 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         summary: "send a signal to a container's process",
         description: "Sends a signal, by name (TERM, SIGKILL) or number, to the container's \
-                      process.",
+                      process; 0 only checks that the process exists.",
         flags: &[Flag::switch("all", "signal every process in the container").short('a')],
         args: &[
             ID,

@@ -220,6 +220,25 @@ fn kill_stopped_container_fails() {
     assert_eq!(c.status(), "stopped");
 }
 
+/// Signal 0 only checks that the init exists, as kill(2) and runc have it:
+/// accepted for a live container, which goes on running; a stopped one
+/// has no process to check.
+#[test]
+fn kill_zero_checks_the_init_exists() {
+    let t = Test::new();
+    let b = t.bundle(&["sleep", "1000"]);
+    let c = t.create(&b);
+    c.start();
+    c.rt(&["kill"], &["0"]).ok();
+    assert_eq!(c.status(), "running");
+    c.rt(&["kill"], &["KILL"]).ok();
+    c.wait_stopped();
+    c.rt(&["kill"], &["0"]).fails_with(&format!(
+        "coracle kill: container {} is stopped: there is no process to signal",
+        c.id
+    ));
+}
+
 #[test]
 fn kill_created_container() {
     let t = Test::new();
