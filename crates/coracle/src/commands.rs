@@ -10,6 +10,8 @@ use crate::table::{find_command, Cmd};
 use libcoracle::features;
 use libcoracle::lifecycle::{self, ContainerSummary, CreateOptions, ExecOptions, Runtime};
 use libcoracle::process::{parse_signal, CallerFds};
+use libcoracle::spec::OCI_VERSION;
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -287,21 +289,38 @@ fn align_columns<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
+/// One container of `list --format json`: runc's fields, in runc's order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListEntry<'a> {
+    oci_version: &'static str,
+    id: &'a str,
+    pid: i32,
+    status: String,
+    bundle: &'a str,
+    rootfs: &'a str,
+    created: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
+    owner: &'a str,
+}
+
 fn list_json(containers: &[ContainerSummary]) -> String {
-    let items: Vec<serde_json::Value> = containers
+    let entries: Vec<ListEntry<'_>> = containers
         .iter()
-        .map(|c| {
-            serde_json::json!({
-                "id": c.id,
-                "pid": c.pid,
-                "status": c.status.to_string(),
-                "bundle": c.bundle,
-                "created": c.created,
-                "owner": c.owner,
-            })
+        .map(|c| ListEntry {
+            oci_version: OCI_VERSION,
+            id: &c.id,
+            pid: c.pid,
+            status: c.status.to_string(),
+            bundle: &c.bundle,
+            rootfs: &c.rootfs,
+            created: &c.created,
+            annotations: &c.annotations,
+            owner: &c.owner,
         })
         .collect();
-    serde_json::Value::from(items).to_string() + "\n"
+    serde_json::to_string(&entries).expect("a listing always serializes") + "\n"
 }
 
 fn ps(runtime: &Runtime, call: &Matches) -> Result<(), Error> {
@@ -411,7 +430,9 @@ mod tests {
             pid,
             status,
             bundle: format!("/b/{id}"),
+            rootfs: format!("/b/{id}/rootfs"),
             created: "2024-02-29T12:34:56.123456789Z".to_string(),
+            annotations: BTreeMap::from([("a".to_string(), "b".to_string())]),
             owner: "root".to_string(),
         }
     }
@@ -441,7 +462,13 @@ mod tests {
         assert_eq!(value[0]["pid"], 42);
         assert_eq!(value[0]["status"], "running");
         assert_eq!(value[0]["bundle"], "/b/web");
+        assert_eq!(value[0]["rootfs"], "/b/web/rootfs");
+        assert_eq!(value[0]["annotations"]["a"], "b");
         assert_eq!(value[0]["owner"], "root");
+        assert_eq!(value[0]["ociVersion"], OCI_VERSION);
+        // runc's order, which people read.
+        assert!(text.starts_with("[{\"ociVersion\":"), "{text}");
+        assert!(text.ends_with("\"owner\":\"root\"}]\n"), "{text}");
         assert_eq!(list_json(&[]), "[]\n");
     }
 

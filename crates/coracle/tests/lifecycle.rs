@@ -327,7 +327,8 @@ fn pid_file_holds_the_init_pid() {
 #[test]
 fn list_table_json_and_quiet() {
     let t = Test::new();
-    let b = t.bundle(&["sleep", "1000"]);
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.config["annotations"] = json!({"org.coracle.test": "listed"});
     let c1 = t.create(&b);
     let c2 = t.create(&b);
     c2.start();
@@ -364,6 +365,18 @@ fn list_table_json_and_quiet() {
     assert_eq!(e1["status"], "created");
     assert_eq!(e1["pid"], c1.pid);
     assert_eq!(e1["bundle"], b.dir.to_str().unwrap());
+    // runc's other fields.
+    assert_eq!(e1["rootfs"], b.rootfs().to_str().unwrap(), "{e1}");
+    assert_eq!(e1["annotations"]["org.coracle.test"], "listed", "{e1}");
+    assert!(
+        e1["ociVersion"].as_str().is_some_and(|v| !v.is_empty()),
+        "{e1}"
+    );
+    assert!(
+        e1["created"].as_str().is_some_and(|v| !v.is_empty()),
+        "{e1}"
+    );
+    assert_eq!(e1["owner"], "root", "{e1}");
     let e2 = arr.iter().find(|e| e["id"] == c2.id.as_str()).unwrap();
     assert_eq!(e2["status"], "running");
 

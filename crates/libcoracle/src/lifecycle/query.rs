@@ -5,6 +5,7 @@ use super::{state_document, Error, Runtime};
 use crate::cgroups::Cgroup;
 use crate::spec::{State, Status, OCI_VERSION};
 use crate::state::Record;
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -19,8 +20,12 @@ pub struct ContainerSummary {
     pub status: Status,
     /// The bundle's path.
     pub bundle: String,
+    /// The root filesystem's path.
+    pub rootfs: String,
     /// When it was created (RFC 3339).
     pub created: String,
+    /// The config's annotations.
+    pub annotations: BTreeMap<String, String>,
     /// The user who created it.
     pub owner: String,
 }
@@ -68,7 +73,9 @@ impl Runtime {
             pid: state_document(record, status).pid.unwrap_or(0),
             status,
             bundle: record.bundle.to_string_lossy().into_owned(),
+            rootfs: record.rootfs.to_string_lossy().into_owned(),
             created: record.created.clone(),
+            annotations: record.annotations.clone(),
             owner: names.name_of(record.owner),
         }
     }
@@ -95,7 +102,9 @@ fn creating_summary(id: String, root: &Path, names: &mut UserNames) -> Container
         pid: 0,
         status: Status::Creating,
         bundle: String::new(),
+        rootfs: String::new(),
         created: String::new(),
+        annotations: BTreeMap::new(),
         owner: names.name_of(owner),
     }
 }
