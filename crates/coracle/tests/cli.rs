@@ -35,3 +35,45 @@ fn every_command_has_help() {
         }
     }
 }
+
+/// An error in the global flags goes to the `--log` given before it too
+/// (engines read the reason of a failure from there), in its format;
+/// a `--log` after the error is never read.
+#[test]
+fn global_flag_errors_reach_the_log() {
+    let t = Test::new();
+    if skip_unless_coracle("logging an error of the global flags (runc does not)") {
+        return;
+    }
+    let json_log = t.dir.join("json.log");
+    let line = "coracle: unknown flag --bogus for coracle";
+    let path = json_log.to_str().unwrap();
+    t.rt(&["--log", path, "--log-format", "json", "--bogus", "list"])
+        .fails_with(line);
+    let entry: serde_json::Value = serde_json::from_str(read(&json_log).trim()).unwrap();
+    assert_eq!(
+        (&entry["level"], &entry["msg"]),
+        (&"error".into(), &line.into())
+    );
+
+    let text_log = t.dir.join("text.log");
+    let line = "coracle: invalid value 'xml' for --log-format: expected one of text, json";
+    t.rt(&[
+        "--log",
+        text_log.to_str().unwrap(),
+        "--log-format",
+        "xml",
+        "list",
+    ])
+    .fails_with(line);
+    let text = read(&text_log);
+    assert!(
+        text.contains(&format!("level=error msg=\"{line}\"")),
+        "{text}"
+    );
+
+    let late_log = t.dir.join("late.log");
+    t.rt(&["--bogus", "--log", late_log.to_str().unwrap(), "list"])
+        .fails_with("coracle: unknown flag --bogus for coracle");
+    assert!(!late_log.exists());
+}
