@@ -37,6 +37,9 @@ pub enum NamespaceError {
         /// The namespace type.
         kind: &'static str,
     },
+    /// A new user namespace without the id mappings it needs.
+    #[error("{0}: none given, but a new user namespace needs them")]
+    MissingIdMappings(&'static str),
     /// A sysctl that no namespace of the container's isolates.
     #[error("linux.sysctl: {0} is not namespaced and cannot be set in a container")]
     SysctlNotNamespaced(String),
@@ -261,11 +264,13 @@ impl NamespacePlan {
         if !self.gid_map.is_empty() && !self.is_new(Kind::User) {
             return Err(needs("linux.gidMappings", Kind::User));
         }
-        if self.is_new(Kind::User) && (self.uid_map.is_empty() || self.gid_map.is_empty()) {
-            return Err(NamespaceError::NeedsNamespace {
-                field: "linux.uidMappings and linux.gidMappings (a new user namespace)".into(),
-                kind: "user",
-            });
+        if self.is_new(Kind::User) {
+            if self.uid_map.is_empty() {
+                return Err(NamespaceError::MissingIdMappings("linux.uidMappings"));
+            }
+            if self.gid_map.is_empty() {
+                return Err(NamespaceError::MissingIdMappings("linux.gidMappings"));
+            }
         }
         Ok(())
     }
