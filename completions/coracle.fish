@@ -39,7 +39,7 @@ function __coracle_commands
     printf '%s\t%s\n' run 'create and start a container'
     printf '%s\t%s\n' state 'print a container\'s state as JSON'
     printf '%s\t%s\n' kill 'send a signal to a container\'s process'
-    printf '%s\t%s\n' delete 'delete a stopped container'
+    printf '%s\t%s\n' delete 'delete a stopped or created container'
     printf '%s\t%s\n' exec 'run a new process in a container'
     printf '%s\t%s\n' list 'list containers'
     printf '%s\t%s\n' ls 'list containers'

@@ -19,7 +19,7 @@ _coracle_commands() {
 		'run:create and start a container'
 		'state:print a container'\''s state as JSON'
 		'kill:send a signal to a container'\''s process'
-		'delete:delete a stopped container'
+		'delete:delete a stopped or created container'
 		'exec:run a new process in a container'
 		'list:list containers'
 		'ls:list containers'

@@ -161,17 +161,34 @@ pub fn collect(args: impl Iterator<Item = OsString>) -> Result<Vec<String>, Erro
 /// command's name (`argv.len()` when there is none).
 pub fn parse_global(argv: &[String]) -> Result<Parsed<(Matches, usize)>, Error> {
     let mut matches = Matches::new(None, GLOBAL_FLAGS);
+    Ok(match read_global(argv, &mut matches)? {
+        Parsed::Go(at) => Parsed::Go((matches, at)),
+        Parsed::Help(command) => Parsed::Help(command),
+    })
+}
+
+/// The global flags before the one [`parse_global`] failed on: the
+/// `--log` among them still receives the error.
+pub fn globals_before_error(argv: &[String]) -> Matches {
+    let mut matches = Matches::new(None, GLOBAL_FLAGS);
+    let _ = read_global(argv, &mut matches);
+    matches
+}
+
+/// Reads global flags into `matches` up to the command's name, whose
+/// index it returns, or up to an error.
+fn read_global(argv: &[String], matches: &mut Matches) -> Result<Parsed<usize>, Error> {
     let mut i = 0;
     while i < argv.len() {
         let start = i;
         match read_word(argv, &mut i, GLOBAL_FLAGS, "coracle")? {
-            Word::Arg(_) => return Ok(Parsed::Go((matches, start))),
-            Word::EndOfOptions => return Ok(Parsed::Go((matches, i))),
+            Word::Arg(_) => return Ok(Parsed::Go(start)),
+            Word::EndOfOptions => return Ok(Parsed::Go(i)),
             Word::Help => return Ok(Parsed::Help(None)),
             Word::Flag(flag, value) => matches.values.push((flag, value)),
         }
     }
-    Ok(Parsed::Go((matches, argv.len())))
+    Ok(Parsed::Go(argv.len()))
 }
 
 /// Reads a command: `words[0]` is its name, the rest its flags and arguments.

@@ -284,6 +284,16 @@ fn global_flags_are_checked() {
 }
 
 #[test]
+fn globals_before_an_error_are_kept() {
+    let m = globals_before_error(&words("--log /l --log-format xml --root /r list"));
+    assert_eq!(m.value("log"), Some("/l"));
+    assert_eq!(m.value("log-format"), Some("text"));
+    assert_eq!(m.value("root"), Some("/run/coracle"));
+    let m = globals_before_error(&words("--bogus --log /l list"));
+    assert_eq!(m.value("log"), None);
+}
+
+#[test]
 fn non_utf8_arguments_are_reported() {
     use std::os::unix::ffi::OsStringExt;
     let args = vec![OsString::from("state"), OsString::from_vec(vec![0xff])];

@@ -9,7 +9,9 @@ use crate::help;
 use crate::table::{find_command, Cmd};
 use libcoracle::features;
 use libcoracle::lifecycle::{self, ContainerSummary, CreateOptions, ExecOptions, Runtime};
-use libcoracle::process::parse_signal;
+use libcoracle::process::{parse_signal, CallerFds};
+use libcoracle::spec::OCI_VERSION;
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -102,8 +104,9 @@ impl Error {
     }
 }
 
-/// The runtime as the global flags configure it.
-pub fn runtime(global: &Matches) -> Runtime {
+/// The runtime as the global flags configure it, with the descriptors the
+/// caller passed.
+pub fn runtime(global: &Matches, caller_fds: CallerFds) -> Runtime {
     let root = global.value("root").unwrap_or_default();
     let mut runtime = Runtime::new(PathBuf::from(root));
     // `--cgroup-manager disabled` (Podman) has no library switch yet; it
@@ -112,6 +115,7 @@ pub fn runtime(global: &Matches) -> Runtime {
         global.is_on("systemd-cgroup") || global.value("cgroup-manager") == Some("systemd");
     runtime.set_systemd_cgroup(systemd);
     runtime.set_debug(global.is_on("debug"));
+    runtime.set_caller_fds(caller_fds);
     runtime
 }
 
@@ -285,21 +289,38 @@ fn align_columns<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
+/// One container of `list --format json`: runc's fields, in runc's order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListEntry<'a> {
+    oci_version: &'static str,
+    id: &'a str,
+    pid: i32,
+    status: String,
+    bundle: &'a str,
+    rootfs: &'a str,
+    created: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
+    owner: &'a str,
+}
+
 fn list_json(containers: &[ContainerSummary]) -> String {
-    let items: Vec<serde_json::Value> = containers
+    let entries: Vec<ListEntry<'_>> = containers
         .iter()
-        .map(|c| {
-            serde_json::json!({
-                "id": c.id,
-                "pid": c.pid,
-                "status": c.status.to_string(),
-                "bundle": c.bundle,
-                "created": c.created,
-                "owner": c.owner,
-            })
+        .map(|c| ListEntry {
+            oci_version: OCI_VERSION,
+            id: &c.id,
+            pid: c.pid,
+            status: c.status.to_string(),
+            bundle: &c.bundle,
+            rootfs: &c.rootfs,
+            created: &c.created,
+            annotations: &c.annotations,
+            owner: &c.owner,
         })
         .collect();
-    serde_json::Value::from(items).to_string() + "\n"
+    serde_json::to_string(&entries).expect("a listing always serializes") + "\n"
 }
 
 fn ps(runtime: &Runtime, call: &Matches) -> Result<(), Error> {
@@ -409,7 +430,9 @@ mod tests {
             pid,
             status,
             bundle: format!("/b/{id}"),
+            rootfs: format!("/b/{id}/rootfs"),
             created: "2024-02-29T12:34:56.123456789Z".to_string(),
+            annotations: BTreeMap::from([("a".to_string(), "b".to_string())]),
             owner: "root".to_string(),
         }
     }
@@ -439,7 +462,13 @@ mod tests {
         assert_eq!(value[0]["pid"], 42);
         assert_eq!(value[0]["status"], "running");
         assert_eq!(value[0]["bundle"], "/b/web");
+        assert_eq!(value[0]["rootfs"], "/b/web/rootfs");
+        assert_eq!(value[0]["annotations"]["a"], "b");
         assert_eq!(value[0]["owner"], "root");
+        assert_eq!(value[0]["ociVersion"], OCI_VERSION);
+        // runc's order, which people read.
+        assert!(text.starts_with("[{\"ociVersion\":"), "{text}");
+        assert!(text.ends_with("\"owner\":\"root\"}]\n"), "{text}");
         assert_eq!(list_json(&[]), "[]\n");
     }
 
@@ -531,7 +560,7 @@ mod tests {
             .map(String::from)
             .into();
         match crate::args::parse_global(&words) {
-            Ok(Parsed::Go((global, _))) => drop(runtime(&global)),
+            Ok(Parsed::Go((global, _))) => drop(runtime(&global, Default::default())),
             other => panic!("{other:?}"),
         }
     }

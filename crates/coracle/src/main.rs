@@ -11,6 +11,7 @@ mod log;
 
 use args::Parsed;
 use coracle::table;
+use libcoracle::process::CallerFds;
 use libcoracle::protect::{Protected, Protection};
 use log::Logger;
 
@@ -21,6 +22,9 @@ fn main() {
 /// Parses the command line, runs the command, reports errors; returns the
 /// exit status.
 fn run_cli() -> i32 {
+    // First of all, before the log file or anything else is opened: only
+    // the descriptors the caller passed may reach a container.
+    let caller_fds = CallerFds::note();
     let mut log = Logger::stderr();
     let argv = match args::collect(std::env::args_os().skip(1)) {
         Ok(argv) => argv,
@@ -29,7 +33,14 @@ fn run_cli() -> i32 {
     let (global, at) = match args::parse_global(&argv) {
         Ok(Parsed::Go(found)) => found,
         Ok(Parsed::Help(_)) => return show(&help::global_help()),
-        Err(e) => return fail(&mut log, &format!("coracle: {e}")),
+        Err(e) => {
+            // Engines read errors from the log: one named before the
+            // faulty flag gets this one too.
+            if let Ok(opened) = open_log(&args::globals_before_error(&argv)) {
+                log = opened;
+            }
+            return fail(&mut log, &format!("coracle: {e}"));
+        }
     };
     if global.is_on("version") {
         return show(&help::version());
@@ -37,14 +48,9 @@ fn run_cli() -> i32 {
     if at == argv.len() {
         return show(&help::global_help());
     }
-    let path = global.value("log").map(std::path::Path::new);
-    let format = log::Format::from_name(global.value("log-format").unwrap_or_default());
-    log = match Logger::open(path, format, global.is_on("debug")) {
+    log = match open_log(&global) {
         Ok(log) => log,
-        Err(e) => {
-            let path = path.unwrap_or_else(|| std::path::Path::new("")).display();
-            return fail(&mut log, &format!("coracle: open log file {path}: {e}"));
-        }
+        Err(line) => return fail(&mut log, &line),
     };
     let call = match args::parse_command(&argv[at..]) {
         Ok(Parsed::Go(call)) => call,
@@ -61,7 +67,7 @@ fn run_cli() -> i32 {
     } else {
         None
     };
-    let runtime = commands::runtime(&global);
+    let runtime = commands::runtime(&global, caller_fds);
     if let Some(Protected {
         by,
         reexec: Some(took),
@@ -91,6 +97,17 @@ fn run_cli() -> i32 {
 /// only those pay for [`libcoracle::protect`].
 fn enters_a_container(command: &str) -> bool {
     matches!(command, "create" | "run" | "exec")
+}
+
+/// The logger of the global flags `--log`, `--log-format` and `--debug`;
+/// the error line when the log file cannot be opened.
+fn open_log(global: &args::Matches) -> Result<Logger, String> {
+    let path = global.value("log").map(std::path::Path::new);
+    let format = log::Format::from_name(global.value("log-format").unwrap_or_default());
+    Logger::open(path, format, global.is_on("debug")).map_err(|e| {
+        let path = path.unwrap_or_else(|| std::path::Path::new("")).display();
+        format!("coracle: open log file {path}: {e}")
+    })
 }
 
 /// Prints help or version text; exit status 0 unless stdout fails.

@@ -324,7 +324,7 @@ pub const COMMANDS: &[Command] = &[
         aliases: &[],
         summary: "send a signal to a container's process",
         description: "Sends a signal, by name (TERM, SIGKILL) or number, to the container's \
-                      process.",
+                      process; 0 only checks that the process exists.",
         flags: &[Flag::switch("all", "signal every process in the container").short('a')],
         args: &[
             ID,
@@ -341,8 +341,9 @@ pub const COMMANDS: &[Command] = &[
         id: Cmd::Delete,
         name: "delete",
         aliases: &[],
-        summary: "delete a stopped container",
-        description: "Removes a stopped container's resources.",
+        summary: "delete a stopped or created container",
+        description: "Removes a stopped container's resources, or a created one's, whose \
+                      waiting process is killed; a running container needs --force.",
         flags: &[Flag::switch("force", "kill the container first if it still runs").short('f')],
         args: &[ID],
         parsing: Parsing::Strict,

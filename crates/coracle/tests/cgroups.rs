@@ -625,6 +625,71 @@ fn cgroup_mount_inside() {
     }
 }
 
+/// On cgroup v1 the cgroup mount shows every hierarchy, as runc's does,
+/// also those the container did not join (cpuset without cpus or mems,
+/// name=systemd, which systemd in a container needs): each directory is a
+/// cgroup mount of the process's own cgroup there (its root in a cgroup
+/// namespace), as /proc/self/cgroup says from inside.
+#[test]
+fn cgroup_mount_shows_every_hierarchy() {
+    let t = Test::new();
+    if skip_unless_env(&[CgEnv::V1], "cgroup v1 hierarchies") {
+        return;
+    }
+    let hierarchies: Vec<(String, String)> = cgroups_of("self")
+        .into_iter()
+        .filter(|(controllers, _)| !controllers.is_empty())
+        .collect();
+    for wanted in ["cpuset", "name=systemd"] {
+        assert!(
+            hierarchies.iter().any(|(c, _)| c == wanted),
+            "{hierarchies:?}"
+        );
+    }
+    for cgroupns in [true, false] {
+        let place = cg_place(&t);
+        let mut b = t.bundle(&[]);
+        b.cgroup(&place).resources(json!({"pids": {"limit": 42}}));
+        if cgroupns {
+            b.with_ns("cgroup", None);
+        }
+        mount_cgroup(&mut b);
+        b.sh("cat /proc/self/cgroup; cat /proc/self/mountinfo");
+        let out = t.run_cg(&b).ok();
+        for line in out.stdout.lines().take_while(|l| !l.contains(" - ")) {
+            let mut fields = line.splitn(3, ':').skip(1);
+            let (Some(controllers), Some(path)) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            if controllers.is_empty() {
+                continue;
+            }
+            let dir = controllers
+                .split(',')
+                .filter(|c| !c.starts_with("name="))
+                .collect::<Vec<_>>()
+                .join(",");
+            let dir = if dir.is_empty() {
+                &controllers["name=".len()..]
+            } else {
+                &dir
+            };
+            let m = mount_at(&out.stdout, &format!("/sys/fs/cgroup/{dir}"));
+            assert_eq!(
+                (m.fstype.as_str(), m.root.as_str()),
+                ("cgroup", path),
+                "cgroupns {cgroupns}: {m:?}"
+            );
+            assert!(m.has("ro"), "{m:?}");
+        }
+        let dirs = ["cpuset", "systemd"].map(|d| format!("/sys/fs/cgroup/{d}"));
+        for dir in dirs {
+            assert_eq!(mount_at(&out.stdout, &dir).fstype, "cgroup", "{dir}");
+        }
+        assert!(place.existing_dirs().is_empty(), "cgroups left after run");
+    }
+}
+
 #[test]
 fn delete_removes_the_cgroups() {
     let t = Test::new();

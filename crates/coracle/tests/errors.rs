@@ -248,3 +248,28 @@ fn cwd_outside_rootfs_is_not_reachable() {
         }
     }
 }
+
+/// A console socket nobody listens on fails create after the cgroup was
+/// made: it goes again with the rest.
+#[test]
+fn unreachable_console_socket_cleans_up() {
+    let t = Test::new();
+    let (mut b, cg) = bundle_in_cgroup(&t);
+    b.config["process"]["terminal"] = json!(true);
+    let socket = t.dir.join("nobody-listens.sock");
+    let out = t
+        .try_create(&b, &["--console-socket", socket.to_str().unwrap()])
+        .err()
+        .expect("create connected to a missing console socket")
+        .fails_with_one_line();
+    assert_nothing_left(&t, &cg);
+    if is_coracle() {
+        assert_eq!(
+            out.stderr.trim(),
+            format!(
+                "coracle create: connect to console socket {}: No such file or directory (os error 2)",
+                socket.display()
+            )
+        );
+    }
+}

@@ -206,6 +206,37 @@ fn exec_tty_with_console_socket() {
         .is_ok());
 }
 
+/// `exec -t` in the foreground without a console socket relays the
+/// terminal itself, as runc does (and as `run` does): the process gets a
+/// pty of the container's, input reaches it and its exit code comes back.
+#[test]
+fn exec_tty_without_console_socket_relays_it() {
+    let t = Test::new();
+    let c = running(&t);
+    let input = t.dir.join("tty-input");
+    fs::write(
+        &input,
+        "tty; [ -t 0 ] && echo in-tty; echo relayed-$((40+2)); exit 6\n",
+    )
+    .unwrap();
+    let mut cmd = in_a_terminal(&t, &["exec", "-t", &c.id, "sh"]);
+    cmd.stdin(fs::File::open(&input).unwrap());
+    let out = t.output(cmd).code_is(6);
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim_end).collect();
+    assert!(lines.iter().any(|l| l.starts_with("/dev/pts/")), "{out}");
+    assert!(lines.contains(&"in-tty"), "{out}");
+    assert!(lines.contains(&"relayed-42"), "{out}");
+
+    // In the background there is nobody to relay it.
+    let out = c.rt(&["exec", "-t", "-d"], &["true"]).fails_with_one_line();
+    if is_coracle() {
+        assert_eq!(
+            out.stderr.trim(),
+            "coracle exec: exec --detach with a terminal needs --console-socket"
+        );
+    }
+}
+
 #[test]
 fn exec_detach_with_pid_file() {
     let t = Test::new();

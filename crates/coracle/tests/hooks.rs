@@ -270,7 +270,7 @@ fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
         .try_create(&b, &[])
         .err()
         .expect("create succeeded despite a failing hook");
-    out.fails();
+    out.fails_with("coracle create: hook createRuntime[0] /bin/sh: exited with status 7");
     assert!(t.state_entries().is_empty(), "{:?}", t.state_entries());
     assert!(t.mounts_under_dir().is_empty());
     let left = remove_cgroup_everywhere(&cg);
@@ -303,7 +303,10 @@ fn failing_create_runtime_hook_still_runs_poststop() {
 #[test]
 fn failing_prestart_and_create_container_hooks_fail_create() {
     let t = Test::new();
-    for kind in ["prestart", "createContainer"] {
+    for (kind, step) in [
+        ("prestart", ""),
+        ("createContainer", "createContainer hooks: "),
+    ] {
         let mut b = t.bundle(&["true"]);
         let cg = t.cgroup_path();
         b.config["linux"]["cgroupsPath"] = json!(cg);
@@ -311,7 +314,9 @@ fn failing_prestart_and_create_container_hooks_fail_create() {
         t.try_create(&b, &[])
             .err()
             .unwrap_or_else(|| panic!("a failing {kind} hook was ignored"))
-            .fails();
+            .fails_with(&format!(
+                "coracle create: {step}hook {kind}[0] /bin/sh: exited with status 3"
+            ));
         assert!(t.state_entries().is_empty());
         assert!(
             remove_cgroup_everywhere(&cg).is_empty(),
@@ -328,7 +333,8 @@ fn failing_start_container_hook_fails_start() {
     b.sh("echo ran > /out/ran");
     b.config["hooks"] = json!({"startContainer": [sh_hook("exit 5")]});
     let c = t.create(&b);
-    c.rt(&["start"], &[]).fails();
+    c.rt(&["start"], &[])
+        .fails_with("coracle start: hook startContainer[0] /bin/sh: exited with status 5");
     assert!(
         !out.join("ran").exists(),
         "the process ran despite the failing hook"
@@ -343,7 +349,8 @@ fn failing_poststart_hook_fails_start_and_stops_the_container() {
     let mut b = t.bundle(&["sleep", "1000"]);
     b.config["hooks"] = json!({"poststart": [sh_hook("exit 5")]});
     let c = t.create(&b);
-    c.rt(&["start"], &[]).fails();
+    c.rt(&["start"], &[])
+        .fails_with("coracle start: hook poststart[0] /bin/sh: exited with status 5");
     // "stop the container, and continue the lifecycle at step 12".
     let end = std::time::Instant::now() + DEADLINE;
     while pid_alive(c.pid) {
@@ -372,6 +379,12 @@ fn failing_poststop_hook_only_warns() {
         !out.stderr.trim().is_empty(),
         "no warning about the failing hook"
     );
+    if is_coracle() {
+        assert_eq!(
+            out.stderr.trim(),
+            "coracle delete: warning: hook poststop[0] /bin/sh: exited with status 9"
+        );
+    }
     assert_eq!(
         kinds(&log),
         ["poststop"],
@@ -400,7 +413,7 @@ fn hook_timeout_fails_create() {
     t.try_create(&b, &[])
         .err()
         .expect("a hook past its timeout was accepted")
-        .fails();
+        .fails_with("coracle create: hook createRuntime[0] /bin/sh: timed out after 1 s");
     assert!(t.state_entries().is_empty());
 }
 

@@ -166,6 +166,29 @@ fn user_namespace_with_mappings() {
     assert_eq!((meta.uid(), meta.gid()), (100000, 200000));
 }
 
+/// A new user namespace without uid or gid mappings is refused with an
+/// error that names the missing mappings, and leaves nothing.
+#[test]
+fn user_namespace_without_mappings_is_refused() {
+    let t = Test::new();
+    let mapping = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    for (missing, given) in [
+        ("linux.uidMappings", "gidMappings"),
+        ("linux.gidMappings", "uidMappings"),
+    ] {
+        let mut b = t.bundle(&["true"]);
+        b.with_ns("user", None);
+        b.config["linux"][given] = mapping.clone();
+        t.try_create(&b, &[])
+            .err()
+            .expect("a user namespace without mappings was created")
+            .fails_with(&format!(
+                "coracle create: {missing}: none given, but a new user namespace needs them"
+            ));
+        assert!(t.state_entries().is_empty());
+    }
+}
+
 #[test]
 fn sysctl_in_own_network_namespace() {
     let t = Test::new();

@@ -133,6 +133,148 @@ fn rro_is_recursively_read_only() {
     assert!(!src.join("top").exists() && !src.join("sub/x").exists());
 }
 
+/// Recursive flags (`rnosuid`, `rnodev`, `rnoexec`, `rrelatime`, set over
+/// the whole tree) reach the submounts of an rbind; plain ones only its
+/// top: a program on the submount runs through the plain bind only.
+#[test]
+fn recursive_flags_reach_submounts() {
+    let t = Test::new();
+    let src = t.host_dir("rflags-tree");
+    let sub = HostMount::tmpfs(&src.join("sub"));
+    // An atime rule of the submount's own, which rrelatime replaces.
+    host(
+        "mount",
+        &["-o", "remount,bind,noatime", sub.0.to_str().unwrap()],
+    );
+    let mut b = t.bundle(&[]);
+    let recursive = ["rbind", "rnosuid", "rnodev", "rnoexec", "rrelatime"];
+    b.mount(json!({"destination": "/r", "type": "bind", "source": src, "options": recursive}));
+    let plain = ["rbind", "nosuid", "nodev", "noexec", "relatime"];
+    b.mount(json!({"destination": "/p", "type": "bind", "source": src, "options": plain}));
+    let out = run_ok(
+        &t,
+        &mut b,
+        "printf '#!/bin/sh\\necho p-ran\\n' > /r/sub/run; chmod +x /r/sub/run; \
+         /r/sub/run 2>/dev/null || echo r-refused; /p/sub/run; cat /proc/self/mountinfo",
+    );
+    assert!(out.starts_with("r-refused\np-ran\n"), "{out}");
+    for point in ["/r", "/r/sub", "/p"] {
+        let m = mount_at(&out, point);
+        let all = ["nosuid", "nodev", "noexec", "relatime"];
+        assert!(all.iter().all(|o| m.has(o)), "{m:?}");
+    }
+    let plain_sub = mount_at(&out, "/p/sub");
+    assert!(
+        !plain_sub.has("nosuid") && !plain_sub.has("noexec") && plain_sub.has("noatime"),
+        "{plain_sub:?}"
+    );
+}
+
+/// The atime options: `noatime`; `strictatime` (neither relatime nor
+/// noatime); `nodiratime`, with the default relatime; `relatime`.
+#[test]
+fn atime_options() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    for (dest, option) in [
+        ("/noatime", "noatime"),
+        ("/strictatime", "strictatime"),
+        ("/nodiratime", "nodiratime"),
+        ("/relatime", "relatime"),
+    ] {
+        b.mount(
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": [option]}),
+        );
+    }
+    let out = run_ok(&t, &mut b, "cat /proc/self/mountinfo");
+    let m = mount_at(&out, "/noatime");
+    assert!(m.has("noatime") && !m.has("relatime"), "{m:?}");
+    let m = mount_at(&out, "/strictatime");
+    assert!(!m.has("noatime") && !m.has("relatime"), "{m:?}");
+    let m = mount_at(&out, "/nodiratime");
+    assert!(m.has("nodiratime") && m.has("relatime"), "{m:?}");
+    let m = mount_at(&out, "/relatime");
+    assert!(m.has("relatime") && !m.has("nodiratime"), "{m:?}");
+}
+
+/// `sync` and `dirsync` are the filesystem's options, `nosymfollow` the
+/// mount's: a symbolic link on it is not followed.
+#[test]
+fn sync_dirsync_and_nosymfollow() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    for option in ["sync", "dirsync", "nosymfollow"] {
+        let dest = format!("/{option}");
+        b.mount(
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": [option]}),
+        );
+    }
+    let out = run_ok(
+        &t,
+        &mut b,
+        "for d in /sync /nosymfollow; do echo in-$d > $d/target; ln -s target $d/link; done; \
+         cat /nosymfollow/link 2>&1 || echo not-followed; cat /sync/link; cat /proc/self/mountinfo",
+    );
+    let (links, mountinfo) = out
+        .split_once("in-/sync\n")
+        .unwrap_or_else(|| panic!("a link on /sync was not followed: {out}"));
+    assert!(
+        links.ends_with("Too many levels of symbolic links\nnot-followed\n"),
+        "{out}"
+    );
+    let m = mount_at(mountinfo, "/sync");
+    assert!(m.has_super("sync") && !m.has("nosymfollow"), "{m:?}");
+    assert!(
+        mount_at(mountinfo, "/dirsync").has_super("dirsync"),
+        "{mountinfo}"
+    );
+    assert!(
+        mount_at(mountinfo, "/nosymfollow").has("nosymfollow"),
+        "{mountinfo}"
+    );
+}
+
+/// `linux.rootfsPropagation` sets the propagation of the container's root
+/// mount. The rootfs is a shared mount on the host, so that a slave has a
+/// master: `shared` (a peer group of the container's, itself the host's
+/// slave, so nothing leaks out), `slave`, `private`, `unbindable`.
+#[test]
+fn rootfs_propagation() {
+    let t = Test::new();
+    if skip_unless_coracle("rootfsPropagation on the root mount (runc 1.1 refuses unbindable)") {
+        return;
+    }
+    for (propagation, tag) in [
+        ("shared", Some("shared:")),
+        ("slave", Some("master:")),
+        ("private", None),
+        ("unbindable", Some("unbindable")),
+    ] {
+        let mut b = t.bundle(&[]);
+        let rootfs = b.rootfs();
+        let path = rootfs.to_str().unwrap();
+        host("mount", &["--bind", path, path]);
+        let _shared = HostMount(rootfs.clone());
+        host("mount", &["--make-shared", path]);
+        b.config["linux"]["rootfsPropagation"] = json!(propagation);
+        let out = run_ok(&t, &mut b, "cat /proc/self/mountinfo");
+        let root = mount_at(&out, "/");
+        match tag {
+            Some(tag) => assert!(
+                root.optional.iter().any(|o| o.starts_with(tag)),
+                "{propagation}: {root:?}"
+            ),
+            None => assert!(root.optional.is_empty(), "{propagation}: {root:?}"),
+        }
+        if propagation == "slave" {
+            assert!(
+                !root.optional.iter().any(|o| o.starts_with("shared:")),
+                "{root:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn mount_propagation_flags() {
     let t = Test::new();

@@ -21,7 +21,7 @@ use std::error::Error as StdError;
 use std::ffi::CString;
 use std::fmt::Display;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 /// A failed step of the container side.
 #[derive(Debug)]
@@ -64,8 +64,9 @@ pub struct InitArgs<'a> {
     pub fifo: OwnedFd,
     /// The `--console-socket` connection, when the process has a terminal.
     pub console_socket: Option<OwnedFd>,
-    /// `--preserve-fds`: descriptors 3 to 3+N-1 stay open.
-    pub preserve_fds: u32,
+    /// The caller's descriptors that stay open (`--preserve-fds`,
+    /// `LISTEN_FDS`).
+    pub passed_fds: &'a [RawFd],
     /// The cgroup hierarchies the container's cgroup mount shows.
     pub cgroup_views: Vec<CgroupView>,
     /// The container's cgroup directory on a cgroup v2 host.
@@ -179,7 +180,7 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
     let exe = become_process(
         &plan.process,
         pty.as_ref(),
-        args.preserve_fds,
+        args.passed_fds,
         plan.seccomp.as_ref(),
         &args.channel,
     )?;
@@ -316,7 +317,7 @@ fn exchange_create_hooks(plan: &Plan, channel: &Channel) -> Result<Option<String
 fn become_process(
     process: &ProcessPlan,
     pty: Option<&Pty>,
-    preserve_fds: u32,
+    passed_fds: &[RawFd],
     seccomp: Option<&SeccompPlan>,
     channel: &Channel,
 ) -> Result<CString, StepError> {
@@ -349,7 +350,7 @@ fn become_process(
         install_seccomp(filter, channel)?;
     }
     process.enter_cwd().map_err(step("cwd"))?;
-    keep_only_preserved_fds(preserve_fds)?;
+    keep_only_passed_fds(passed_fds)?;
     Ok(exe)
 }
 
@@ -400,11 +401,11 @@ fn install_seccomp_last(
 }
 
 /// No descriptor of the runtime reaches the container: every one above
-/// 2 + `preserve_fds` is marked close-on-exec; the preserved ones are not.
-fn keep_only_preserved_fds(preserve_fds: u32) -> Result<(), StepError> {
-    sys::fs::cloexec_from(3 + preserve_fds).map_err(step("close descriptors"))?;
-    for fd in 3..3 + preserve_fds {
-        sys::fs::clear_cloexec(fd as i32).map_err(step("preserve descriptors"))?;
+/// stdio is marked close-on-exec but those the caller passed.
+fn keep_only_passed_fds(passed_fds: &[RawFd]) -> Result<(), StepError> {
+    sys::fs::cloexec_from(3).map_err(step("close descriptors"))?;
+    for &fd in passed_fds {
+        sys::fs::clear_cloexec(fd).map_err(step("preserve descriptors"))?;
     }
     Ok(())
 }
@@ -456,8 +457,8 @@ pub struct ExecArgs<'a> {
     pub namespaces: i32,
     /// The `--console-socket` connection, with `--tty`.
     pub console_socket: Option<OwnedFd>,
-    /// `--preserve-fds`.
-    pub preserve_fds: u32,
+    /// The caller's descriptors that stay open (`--preserve-fds`).
+    pub passed_fds: &'a [RawFd],
     /// The container's seccomp filter.
     pub seccomp: Option<&'a SeccompPlan>,
     /// The container's session keyring, unless it was created with
@@ -507,7 +508,7 @@ fn prepare_exec(args: &ExecArgs<'_>) -> Result<CString, StepError> {
     let exe = become_process(
         args.process,
         pty.as_ref(),
-        args.preserve_fds,
+        args.passed_fds,
         args.seccomp,
         &args.channel,
     )?;

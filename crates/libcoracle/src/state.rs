@@ -334,6 +334,11 @@ pub struct Record {
     /// so `exec`'d processes keep theirs too.
     #[serde(default)]
     pub no_new_keyring: bool,
+    /// Written while `create` runs (the init's pid, process and profile
+    /// are not recorded yet): should that create die, the record still
+    /// says what there is to remove.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creating: bool,
 }
 
 impl Record {
@@ -349,7 +354,9 @@ impl Record {
     /// The status, from the init's liveness and the start FIFO. Paused is
     /// decided by the caller, which knows the cgroup.
     pub fn status(&self, fifo_exists: bool) -> Status {
-        if !self.init_alive() {
+        if self.creating {
+            Status::Creating
+        } else if !self.init_alive() {
             Status::Stopped
         } else if fifo_exists {
             Status::Created

@@ -45,6 +45,9 @@ mod cg;
 // Only the cgroup tests use it.
 #[allow(unused_imports)]
 pub use cg::*;
+mod tty;
+#[allow(unused_imports)]
+pub use tty::*;
 
 /// How long a state transition or a runtime command may take before the
 /// test is declared hung. Generous: it only bounds a hang, it asserts nothing.
@@ -202,6 +205,18 @@ impl Out {
             .filter(|l| !l.trim().is_empty())
             .collect();
         assert_eq!(lines.len(), 1, "expected a one-line error: {out}");
+        out
+    }
+
+    /// Asserts the command failed with one line on stderr, and, against
+    /// coracle, that the line is `line`: other runtimes word their errors
+    /// differently, so only the one line is checked with them.
+    #[track_caller]
+    pub fn fails_with(self, line: &str) -> Self {
+        let out = self.fails_with_one_line();
+        if is_coracle() {
+            assert_eq!(out.stderr.trim(), line, "{out}");
+        }
         out
     }
 

@@ -8,6 +8,7 @@ use crate::hooks;
 use crate::init::{self, InitArgs};
 use crate::keyring::SessionKeyring;
 use crate::namespaces::Kind;
+use crate::process;
 use crate::rootfs::CgroupView;
 use crate::seccomp;
 use crate::spec::{State, Status, OCI_VERSION};
@@ -24,15 +25,45 @@ pub(super) struct Created {
     pub pidfd: OwnedFd,
     /// With [`Console::Relay`] and a terminal: the runtime's end of the
     /// console socket pair, where the pty master arrives.
-    pub console: Option<OwnedFd>,
+    pub relay: Option<OwnedFd>,
 }
 
-/// Where the init sends the pty master of a terminal.
+/// Where the container's process sends the pty master of a terminal.
+#[derive(Clone, Copy)]
 pub(super) enum Console<'a> {
     /// To the `--console-socket` (required with a terminal).
     Socket(Option<&'a Path>),
     /// To the runtime itself, which relays it (`run` in the foreground).
     Relay,
+}
+
+impl<'a> Console<'a> {
+    /// In the foreground without a console socket, the runtime relays a
+    /// terminal itself, as runc does (`run`, `exec`).
+    pub(super) fn of(console_socket: Option<&'a Path>, detach: bool) -> Console<'a> {
+        match (console_socket, detach) {
+            (None, false) => Console::Relay,
+            (path, _) => Console::Socket(path),
+        }
+    }
+
+    /// The container side's end for a process with or without a
+    /// `terminal`, and with [`Console::Relay`] the runtime's own end,
+    /// where the pty master arrives.
+    pub(super) fn connect(
+        self,
+        terminal: bool,
+    ) -> Result<(Option<OwnedFd>, Option<OwnedFd>), Error> {
+        match self {
+            Console::Socket(path) => Ok((connect_console(path)?, None)),
+            Console::Relay if terminal => {
+                let (ours, theirs) =
+                    sys::socket::stream_pair().map_err(Error::io("console socket pair"))?;
+                Ok((Some(theirs), Some(ours)))
+            }
+            Console::Relay => Ok((None, None)),
+        }
+    }
 }
 
 /// Undoes a `create` that failed part-way: the init, the cgroup, the state
@@ -87,6 +118,9 @@ impl Runtime {
     ) -> Result<Created, Error> {
         let trace = &self.trace;
         trace.reset();
+        // Before anything is opened here, lest it pass for the caller's.
+        let listen = process::listen_fds();
+        let passed_fds = self.passed_fds(listen + options.preserve_fds);
         state::validate_id(id)?;
         let cache = self.seccomp_cache();
         let mut plan = config::load(
@@ -101,7 +135,11 @@ impl Runtime {
         if let Console::Socket(path) = console {
             check_terminal(plan.process.terminal, path)?;
         }
-        let preserve_fds = options.preserve_fds + pass_listen_fds(&mut plan);
+        if listen > 0 {
+            // As runc tells the container's process (sd_listen_fds(3)).
+            plan.process.set_env("LISTEN_FDS", &listen.to_string());
+            plan.process.set_env("LISTEN_PID", "1");
+        }
         trace.phase(match (&plan.seccomp, plan.seccomp_cached) {
             (None, _) => "parse and validate config",
             (Some(_), true) => "parse and validate config (seccomp filter from the cache)",
@@ -116,21 +154,17 @@ impl Runtime {
         };
         dir.make_fifo()?;
         trace.phase("state directory");
-        let cgroup = Cgroup::create(&plan.cgroup)?;
+        let cgroup = &*undo.cgroup.insert(Cgroup::create(&plan.cgroup)?);
+        // From here on a create that dies (killed during a hook, say)
+        // leaves a record that delete can remove everything by.
+        let record = creating_record(id, &plan, cgroup, options);
+        dir.save(&record)?;
         trace.phase("cgroup create");
-        let (console_socket, relay_end) = match console {
-            Console::Socket(path) => (connect_console(path)?, None),
-            Console::Relay if plan.process.terminal => {
-                let (ours, theirs) =
-                    sys::socket::stream_pair().map_err(Error::io("console socket pair"))?;
-                (Some(theirs), Some(ours))
-            }
-            Console::Relay => (None, None),
-        };
+        let (console_socket, relay_end) = console.connect(plan.process.terminal)?;
         let fifo = dir.open_fifo_path()?;
         let (channel, child_channel) = Channel::pair()?;
         let own_namespaces = plan.namespaces.enter_for_children()?;
-        let cgroup_views = views_of(&cgroup);
+        let cgroup_views = views_of(cgroup);
         // Born in its cgroup (v2), the init gets its cgroup namespace with
         // the clone; otherwise it makes it once it has joined.
         let born_in_cgroup = cgroup.clone_target().is_some();
@@ -154,7 +188,7 @@ impl Runtime {
                     channel: child_channel,
                     fifo,
                     console_socket,
-                    preserve_fds,
+                    passed_fds: &passed_fds,
                     cgroup_views,
                     cgroup2_dir: cgroup.unified_path().map(Path::to_path_buf),
                     unshare_cgroup_ns,
@@ -166,7 +200,6 @@ impl Runtime {
             Forked::Parent { pid, pidfd } => (pid, pidfd.expect("clone was asked for a pidfd")),
         };
         undo.pid = Some(pid);
-        undo.cgroup = Some(cgroup);
         own_namespaces.restore()?;
         drop(child_channel);
         drop(fifo);
@@ -212,12 +245,10 @@ impl Runtime {
             channel.send(&Message::CgroupJoined)?;
         }
         self.follow_init(&plan, &dir, &channel, &mut undo, pid)?;
-        let cgroup = undo.cgroup.as_ref().expect("set above");
 
         let (_, start_time) = state::proc_stat(pid)
             .ok_or_else(|| Error::Container("the container's init exited during create".into()))?;
-        let record = record_of(id, &plan, (pid, start_time), cgroup, options);
-        dir.save(&record)?;
+        dir.save(&created_record(record, &plan, pid, start_time))?;
         if let Some(path) = &options.pid_file {
             write_pid_file(path, pid)?;
         }
@@ -226,7 +257,7 @@ impl Runtime {
         Ok(Created {
             pid,
             pidfd,
-            console: relay_end,
+            relay: relay_end,
         })
     }
 
@@ -366,21 +397,6 @@ fn check_terminal(terminal: bool, console_socket: Option<&Path>) -> Result<(), E
     }
 }
 
-/// Socket activation: descriptors the runtime was passed with `LISTEN_FDS`
-/// go on to the container, which learns of them the same way. Returns how
-/// many there are.
-fn pass_listen_fds(plan: &mut Plan) -> u32 {
-    let count = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse::<u32>().ok())
-        .unwrap_or(0);
-    if count > 0 {
-        plan.process.set_env("LISTEN_FDS", &count.to_string());
-        plan.process.set_env("LISTEN_PID", "1");
-    }
-    count
-}
-
 fn connect_console(path: Option<&Path>) -> Result<Option<OwnedFd>, Error> {
     path.map(|path| {
         sys::socket::connect_unix(path).map_err(Error::io(format!(
@@ -430,17 +446,13 @@ fn pid_inside(pid: i32) -> i32 {
         .unwrap_or(pid)
 }
 
-fn record_of(
-    id: &str,
-    plan: &Plan,
-    (pid, start_time): (i32, u64),
-    cgroup: &Cgroup,
-    options: &CreateOptions,
-) -> Record {
+/// The record of a container being created: its cgroup and what `state`
+/// and `list` show. The init and its process are recorded once it is ready.
+fn creating_record(id: &str, plan: &Plan, cgroup: &Cgroup, options: &CreateOptions) -> Record {
     Record {
         id: id.to_string(),
-        pid,
-        start_time,
+        pid: 0,
+        start_time: 0,
         bundle: plan.bundle.clone(),
         rootfs: plan.rootfs.root_path().to_path_buf(),
         created: state::now_rfc3339(),
@@ -448,9 +460,22 @@ fn record_of(
         annotations: plan.spec.annotations.clone(),
         cgroup: cgroup.record(),
         hooks: plan.hooks(),
+        process: Default::default(),
+        seccomp: None,
+        no_new_keyring: options.no_new_keyring,
+        creating: true,
+    }
+}
+
+/// The record of the created container, whose init `pid` waits for start.
+fn created_record(creating: Record, plan: &Plan, pid: i32, start_time: u64) -> Record {
+    Record {
+        pid,
+        start_time,
         process: plan.spec.process.clone().unwrap_or_default(),
         seccomp: plan.spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
-        no_new_keyring: options.no_new_keyring,
+        creating: false,
+        ..creating
     }
 }
 

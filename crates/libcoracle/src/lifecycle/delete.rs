@@ -12,8 +12,9 @@ use std::os::fd::AsFd;
 const KILL_WAIT_MS: i32 = 2_000;
 
 impl Runtime {
-    /// Deletes a stopped container; one that is not stopped only with
-    /// `force`, which kills it first.
+    /// Deletes a stopped or created container (a created one's waiting
+    /// init is killed), or what a create that died left; a running or
+    /// paused one only with `force`, which kills it first.
     pub fn delete(&self, id: &str, force: bool) -> Result<(), Error> {
         let dir = match self.root.open(id) {
             Err(StateError::NotFound(_)) if force => return Ok(()),
@@ -28,9 +29,14 @@ impl Runtime {
         let status = self.status_of(&record, dir.fifo_exists());
         let cgroup = Cgroup::from_record(&record.cgroup);
         match status {
-            Status::Stopped => {}
-            // runtime.md: deleting a container that is not stopped is an error.
-            Status::Created | Status::Creating | Status::Running | Status::Paused if !force => {
+            // Still creating, yet the lock was ours: the create that holds
+            // it until it is done is gone. Its init left with it (or waits
+            // on the FIFO, in the cgroup, which is emptied below).
+            Status::Stopped | Status::Creating => {}
+            // runtime.md calls deleting a container that is not stopped an
+            // error, but runc deletes a created one, and containerd's shim
+            // deletes a task that was never started with a plain `delete`.
+            Status::Running | Status::Paused if !force => {
                 return Err(wrong_state(
                     id,
                     status,

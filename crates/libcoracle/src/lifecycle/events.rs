@@ -52,7 +52,7 @@ impl Runtime {
             return Err(wrong_state(id, Status::Creating, "it has no events yet"));
         };
         let status = self.status_of(&record, self.root.fifo_exists(id));
-        if status == Status::Stopped {
+        if matches!(status, Status::Stopped | Status::Creating) {
             return Err(wrong_state(id, status, "only a live container has events"));
         }
         let cgroup = Cgroup::from_record(&record.cgroup);

@@ -1,8 +1,9 @@
 //! `exec`: another process in a running container, in all its namespaces
 //! and its cgroup.
 
+use super::create::Console;
 use super::start::open_init;
-use super::wait::wait_forwarding;
+use super::wait::wait_for;
 use super::{state_document, wrong_state, Error, Runtime};
 use crate::cgroups::Cgroup;
 use crate::channel::{Channel, ChannelError, Message};
@@ -15,7 +16,7 @@ use crate::spec::{Process, Status};
 use crate::state::Record;
 use crate::sys;
 use crate::sys::process::Forked;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
@@ -46,7 +47,8 @@ pub struct ExecOptions {
     pub caps: Vec<String>,
     /// `--no-new-privs`.
     pub no_new_privs: bool,
-    /// `--preserve-fds`.
+    /// `--preserve-fds`: descriptors 3 to 3+N-1 (those of them the caller
+    /// holds) are passed to the process.
     pub preserve_fds: u32,
     /// `--process-label` (SELinux).
     pub process_label: Option<String>,
@@ -59,6 +61,9 @@ impl Runtime {
     /// with `detach`.
     pub fn exec(&self, id: &str, options: &ExecOptions) -> Result<i32, Error> {
         self.trace.reset();
+        // Before anything is opened here, lest it pass for the caller's.
+        // Unlike create, exec passes no LISTEN_FDS on (runc neither).
+        let passed_fds = self.passed_fds(options.preserve_fds);
         let (record, status) = {
             let dir = self.root.open(id)?;
             let record = dir.load()?;
@@ -73,13 +78,8 @@ impl Runtime {
             ));
         }
         let process = exec_process(&record.process, options)?;
-        if process.terminal != options.console_socket.is_some() {
-            return Err(Error::Usage(if process.terminal {
-                "exec with a terminal needs --console-socket".into()
-            } else {
-                "--console-socket was given but the process has no terminal (--tty)".into()
-            }));
-        }
+        let console = Console::of(options.console_socket.as_deref(), options.detach);
+        check_terminal(process.terminal, console)?;
         let plan = ProcessPlan::from_spec(&process)?;
         let cache = self.seccomp_cache();
         let seccomp = match &record.seccomp {
@@ -95,14 +95,7 @@ impl Runtime {
                 .map_err(Error::io("enter the container's pid namespace"))?;
         }
         let cgroup = Cgroup::from_record(&record.cgroup);
-        let console_socket = options
-            .console_socket
-            .as_deref()
-            .map(|p| {
-                sys::socket::connect_unix(p)
-                    .map_err(Error::io(format!("connect to {}", p.display())))
-            })
-            .transpose()?;
+        let (console_socket, relay) = console.connect(process.terminal)?;
         let (channel, child_channel) = Channel::pair()?;
         plan.apply_initial_affinity()?;
         super::create::protect_runtime_binary()?;
@@ -117,7 +110,7 @@ impl Runtime {
                     init: init.as_fd(),
                     namespaces: ns & !libc::CLONE_NEWPID,
                     console_socket,
-                    preserve_fds: options.preserve_fds,
+                    passed_fds: &passed_fds,
                     seccomp: seccomp.as_ref(),
                     session_keyring: (!record.no_new_keyring)
                         .then(|| SessionKeyring::of(&record.id)),
@@ -139,7 +132,7 @@ impl Runtime {
         if options.detach {
             return Ok(0);
         }
-        wait_exec(pid, pidfd)
+        wait_for(pid, pidfd.as_fd(), relay.as_ref())
     }
 
     /// Puts the process in the cgroup, lets it go, and waits until it has
@@ -176,8 +169,19 @@ impl Runtime {
     }
 }
 
-fn wait_exec(pid: i32, pidfd: OwnedFd) -> Result<i32, Error> {
-    wait_forwarding(pid, pidfd.as_fd())
+/// A terminal in the background needs a console socket to hand its
+/// master to (in the foreground the runtime relays it), and a console
+/// socket without a terminal has nothing to receive.
+fn check_terminal(terminal: bool, console: Console<'_>) -> Result<(), Error> {
+    match (terminal, console) {
+        (true, Console::Socket(None)) => Err(Error::Usage(
+            "exec --detach with a terminal needs --console-socket".into(),
+        )),
+        (false, Console::Socket(Some(_))) => Err(Error::Usage(
+            "--console-socket was given but the process has no terminal (--tty)".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The process of an `exec`: a process.json, or the container's own

@@ -22,7 +22,7 @@ use crate::config::ConfigError;
 use crate::hooks;
 use crate::hooks::HookError;
 use crate::namespaces::NamespaceError;
-use crate::process::ProcessError;
+use crate::process::{CallerFds, ProcessError};
 use crate::spec::{Hook, State, Status, OCI_VERSION};
 use crate::state::{Record, StateError, StateRoot};
 use crate::trace::Trace;
@@ -108,7 +108,8 @@ pub struct CreateOptions {
     /// Keep the caller's session keyring instead of joining a new one,
     /// `_ses.ID` (see [`crate::keyring`]).
     pub no_new_keyring: bool,
-    /// Descriptors 3 to 3+N-1 are passed to the container.
+    /// Descriptors 3 to 3+N-1 are passed to the container (those of them
+    /// the caller holds: see [`Runtime::set_caller_fds`]).
     pub preserve_fds: u32,
 }
 
@@ -119,6 +120,7 @@ pub struct Runtime {
     systemd_cgroup: bool,
     trace: Trace,
     warnings: RefCell<Vec<String>>,
+    caller_fds: Option<CallerFds>,
 }
 
 impl Runtime {
@@ -129,6 +131,25 @@ impl Runtime {
             systemd_cgroup: false,
             trace: Trace::new(false),
             warnings: RefCell::new(Vec::new()),
+            caller_fds: None,
+        }
+    }
+
+    /// The descriptors the program's caller passed, as [`CallerFds::note`]
+    /// found them at start-up: a program that opens files before it
+    /// creates a container must note them first, or its own files could
+    /// pass for the caller's. Without it they are noted when `create` or
+    /// `exec` begins.
+    pub fn set_caller_fds(&mut self, fds: CallerFds) {
+        self.caller_fds = Some(fds);
+    }
+
+    /// The caller's descriptors among 3 to 3+`count`-1: those a container's
+    /// process may inherit.
+    fn passed_fds(&self, count: u32) -> Vec<std::os::fd::RawFd> {
+        match &self.caller_fds {
+            Some(fds) => fds.first(count),
+            None => CallerFds::note().first(count),
         }
     }
 
@@ -249,11 +270,11 @@ fn state_document(record: &Record, status: Status) -> State {
         oci_version: OCI_VERSION.to_string(),
         id: record.id.clone(),
         status,
-        pid: Some(if status == Status::Stopped {
-            0
-        } else {
-            record.pid
-        }),
+        pid: match status {
+            Status::Stopped => Some(0),
+            Status::Creating => None,
+            _ => Some(record.pid),
+        },
         bundle: record.bundle.to_string_lossy().into_owned(),
         annotations: record.annotations.clone(),
     }

@@ -4,20 +4,28 @@
 use super::{state_document, Error, Runtime};
 use crate::cgroups::Cgroup;
 use crate::spec::{State, Status, OCI_VERSION};
+use crate::state::Record;
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 /// One line of `list`.
 #[derive(Debug, Clone)]
 pub struct ContainerSummary {
     /// The container's id.
     pub id: String,
-    /// The init's pid (0 once stopped).
+    /// The init's pid (0 once stopped, and while creating).
     pub pid: i32,
     /// The status.
     pub status: Status,
     /// The bundle's path.
     pub bundle: String,
+    /// The root filesystem's path.
+    pub rootfs: String,
     /// When it was created (RFC 3339).
     pub created: String,
+    /// The config's annotations.
+    pub annotations: BTreeMap<String, String>,
     /// The user who created it.
     pub owner: String,
 }
@@ -41,30 +49,35 @@ impl Runtime {
         }
     }
 
-    /// Every container under the root.
+    /// Every container under the root, those being created included.
     pub fn list(&self) -> Result<Vec<ContainerSummary>, Error> {
         let mut out = Vec::new();
         let mut names = UserNames::default();
         for id in self.root.ids()? {
-            // A container deleted meanwhile is simply not listed.
-            let Ok(Some(record)) = self.root.peek(&id) else {
-                continue;
+            let summary = match self.root.peek(&id) {
+                Ok(Some(record)) => self.summary_of(&record, &mut names),
+                // A create that has not written its record yet.
+                Ok(None) => creating_summary(id, self.root.path(), &mut names),
+                // Deleted meanwhile: not listed.
+                Err(_) => continue,
             };
-            let status = self.status_of(&record, self.root.fifo_exists(&id));
-            out.push(ContainerSummary {
-                pid: if status == Status::Stopped {
-                    0
-                } else {
-                    record.pid
-                },
-                status,
-                bundle: record.bundle.to_string_lossy().into_owned(),
-                created: record.created.clone(),
-                owner: names.name_of(record.owner),
-                id,
-            });
+            out.push(summary);
         }
         Ok(out)
+    }
+
+    fn summary_of(&self, record: &Record, names: &mut UserNames) -> ContainerSummary {
+        let status = self.status_of(record, self.root.fifo_exists(&record.id));
+        ContainerSummary {
+            id: record.id.clone(),
+            pid: state_document(record, status).pid.unwrap_or(0),
+            status,
+            bundle: record.bundle.to_string_lossy().into_owned(),
+            rootfs: record.rootfs.to_string_lossy().into_owned(),
+            created: record.created.clone(),
+            annotations: record.annotations.clone(),
+            owner: names.name_of(record.owner),
+        }
     }
 
     /// The host pids of every process in the container.
@@ -77,6 +90,22 @@ impl Runtime {
             pids.push(record.pid);
         }
         Ok(pids)
+    }
+}
+
+/// A container whose create has not recorded anything yet: only its
+/// directory (and its owner) is known.
+fn creating_summary(id: String, root: &Path, names: &mut UserNames) -> ContainerSummary {
+    let owner = std::fs::metadata(root.join(&id)).map_or(0, |m| m.uid());
+    ContainerSummary {
+        id,
+        pid: 0,
+        status: Status::Creating,
+        bundle: String::new(),
+        rootfs: String::new(),
+        created: String::new(),
+        annotations: BTreeMap::new(),
+        owner: names.name_of(owner),
     }
 }
 

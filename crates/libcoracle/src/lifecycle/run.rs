@@ -2,7 +2,7 @@
 //! there is no console socket), delete — runc's shortcut.
 
 use super::create::Console;
-use super::wait::{receive_master, relay_until_exit, wait_forwarding};
+use super::wait::wait_for;
 use super::{CreateOptions, Error, Runtime};
 use std::os::fd::AsFd;
 
@@ -18,12 +18,7 @@ impl Runtime {
         detach: bool,
         keep: bool,
     ) -> Result<i32, Error> {
-        // In the foreground without a console socket, a terminal is
-        // relayed by the runtime itself, as runc does.
-        let console = match (&options.console_socket, detach) {
-            (None, false) => Console::Relay,
-            (path, _) => Console::Socket(path.as_deref()),
-        };
+        let console = Console::of(options.console_socket.as_deref(), detach);
         let created = self.create_container(id, options, console)?;
         if let Err(err) = self.start(id) {
             let _ = self.delete(id, true);
@@ -32,11 +27,7 @@ impl Runtime {
         if detach {
             return Ok(0);
         }
-        let code = match &created.console {
-            Some(socket) => receive_master(socket.as_fd())
-                .and_then(|master| relay_until_exit(master, created.pid, created.pidfd.as_fd())),
-            None => wait_forwarding(created.pid, created.pidfd.as_fd()),
-        };
+        let code = wait_for(created.pid, created.pidfd.as_fd(), created.relay.as_ref());
         if !keep {
             self.delete(id, true)?;
         }

@@ -57,7 +57,7 @@ impl Runtime {
         if all {
             return Ok(Cgroup::from_record(&record.cgroup).signal_all(signal)?);
         }
-        if status == Status::Stopped {
+        if matches!(status, Status::Stopped | Status::Creating) {
             return Err(wrong_state(id, status, "there is no process to signal"));
         }
         let init = open_init(&record)?;

@@ -18,7 +18,7 @@ impl Runtime {
         let dir = self.root.open(id)?;
         let mut record = dir.load()?;
         let status = self.status_of(&record, dir.fifo_exists());
-        if status == Status::Stopped {
+        if matches!(status, Status::Stopped | Status::Creating) {
             return Err(wrong_state(
                 id,
                 status,

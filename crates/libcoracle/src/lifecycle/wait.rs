@@ -19,10 +19,26 @@ const FORWARDED: [i32; 8] = [
     libc::SIGCONT,
 ];
 
+/// Waits for the child `pid` (with its pidfd) of `run` or `exec` to end,
+/// relaying its terminal when `relay` is the runtime's end of the console
+/// socket pair its pty master comes through; returns its exit code.
+pub(super) fn wait_for(
+    pid: i32,
+    pidfd: BorrowedFd<'_>,
+    relay: Option<&OwnedFd>,
+) -> Result<i32, Error> {
+    match relay {
+        Some(socket) => {
+            receive_master(socket.as_fd()).and_then(|master| relay_until_exit(master, pid, pidfd))
+        }
+        None => wait_forwarding(pid, pidfd),
+    }
+}
+
 /// Waits for the child `pid` (with its pidfd) to end and returns its exit
 /// code in the shell's convention; signals sent to the runtime meanwhile
 /// are passed on to it.
-pub(super) fn wait_forwarding(pid: i32, pidfd: BorrowedFd<'_>) -> Result<i32, Error> {
+fn wait_forwarding(pid: i32, pidfd: BorrowedFd<'_>) -> Result<i32, Error> {
     let old_mask = sys::process::sigprocmask_all(true).map_err(Error::io("block signals"))?;
     let result = forward_until_exit(pid, pidfd);
     let _ = sys::process::sigprocmask_set(&old_mask);
@@ -55,7 +71,7 @@ const EOF_KEY: u8 = 0x04;
 
 /// Receives the pty master the init sends over the console socket pair of
 /// a relayed terminal.
-pub(super) fn receive_master(socket: BorrowedFd<'_>) -> Result<OwnedFd, Error> {
+fn receive_master(socket: BorrowedFd<'_>) -> Result<OwnedFd, Error> {
     let mut name = [0u8; 64];
     match sys::socket::recv_with_fd(socket, &mut name) {
         Ok((_, Some(master))) => Ok(master),
@@ -68,11 +84,7 @@ pub(super) fn receive_master(socket: BorrowedFd<'_>) -> Result<OwnedFd, Error> {
 /// runtime's own stdin and stdout are relayed to the pty `master` (stdin in
 /// raw mode when it is a terminal, its size passed on, also on SIGWINCH)
 /// until the process `pid` exits; other signals are passed on to it.
-pub(super) fn relay_until_exit(
-    master: OwnedFd,
-    pid: i32,
-    pidfd: BorrowedFd<'_>,
-) -> Result<i32, Error> {
+fn relay_until_exit(master: OwnedFd, pid: i32, pidfd: BorrowedFd<'_>) -> Result<i32, Error> {
     let stdin = std::io::stdin();
     let saved = sys::term::attributes(stdin.as_fd());
     if let Some(attrs) = saved {

@@ -46,9 +46,9 @@ pub enum NamespaceError {
         /// The namespace type.
         kind: &'static str,
     },
-    /// A new user namespace without both maps.
-    #[error("linux.uidMappings and linux.gidMappings: a new user namespace needs both")]
-    MappingsMissing,
+    /// A new user namespace without the id mappings it needs.
+    #[error("{0}: none given, but a new user namespace needs them")]
+    MissingIdMappings(&'static str),
     /// Maps given with a user namespace joined by path that are not its own.
     #[error("{field}: the user namespace joined by path maps {actual}, not {wanted}")]
     JoinedMapsDiffer {
@@ -339,8 +339,13 @@ impl NamespacePlan {
         if !self.id_maps.gid.is_empty() && !self.has(Kind::User) {
             return Err(needs("linux.gidMappings", Kind::User));
         }
-        if self.is_new(Kind::User) && (self.id_maps.uid.is_empty() || self.id_maps.gid.is_empty()) {
-            return Err(NamespaceError::MappingsMissing);
+        if self.is_new(Kind::User) {
+            if self.id_maps.uid.is_empty() {
+                return Err(NamespaceError::MissingIdMappings("linux.uidMappings"));
+            }
+            if self.id_maps.gid.is_empty() {
+                return Err(NamespaceError::MissingIdMappings("linux.gidMappings"));
+            }
         }
         Ok(())
     }

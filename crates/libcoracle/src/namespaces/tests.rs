@@ -128,7 +128,7 @@ fn a_new_user_namespace_needs_both_maps_a_joined_one_none() {
     let err = NamespacePlan::from_spec(&spec_with(&[("user", None)])).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "linux.uidMappings and linux.gidMappings: a new user namespace needs both"
+        "linux.uidMappings: none given, but a new user namespace needs them"
     );
     assert!(NamespacePlan::from_spec(&spec_with(&[("user", Some("/proc/self/ns/user"))])).is_ok());
     let mut spec = spec_with(&[("user", Some("/proc/self/ns/user"))]);

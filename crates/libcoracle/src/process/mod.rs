@@ -14,6 +14,7 @@
 //! [`ProcessPlan::apply_final_affinity`], and [`ProcessPlan::exec`].
 
 mod exec;
+mod fds;
 mod identity;
 mod linux;
 mod rlimit;
@@ -21,6 +22,7 @@ mod sched;
 mod signal;
 
 pub use exec::DEFAULT_PATH;
+pub use fds::{listen_fds, CallerFds};
 pub use linux::{memory_policy_flags, memory_policy_modes};
 pub use signal::parse_signal;
 

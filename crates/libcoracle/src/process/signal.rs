@@ -42,11 +42,13 @@ const SIGNALS: [(&str, i32); 34] = [
 /// Parses a signal: a number (`"9"`), a name with or without `SIG` in any
 /// case (`"KILL"`, `"SIGKILL"`, `"sigterm"`), or a real-time signal
 /// (`"RTMIN"`, `"SIGRTMIN+3"`, `"RTMAX-1"`, numbered as the C library and
-/// kill(1) number them). `None` for anything else, 0 included.
+/// kill(1) number them); `"0"`, which signals nothing and only checks
+/// that the process exists (runc takes any number). `None` for anything
+/// else.
 pub fn parse_signal(s: &str) -> Option<i32> {
     let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
     if let Some(number) = decimal(s) {
-        return (1..=max).contains(&number).then_some(number);
+        return (0..=max).contains(&number).then_some(number);
     }
     let upper = s.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -88,7 +90,7 @@ mod tests {
         assert_eq!(parse_signal("9"), Some(9));
         assert_eq!(parse_signal("15"), Some(15));
         assert_eq!(parse_signal("64"), Some(64));
-        assert_eq!(parse_signal("0"), None);
+        assert_eq!(parse_signal("0"), Some(0));
         assert_eq!(parse_signal("65"), None);
         assert_eq!(parse_signal("-9"), None);
         assert_eq!(parse_signal("+9"), None);
