@@ -534,6 +534,37 @@ impl Default for Test {
     }
 }
 
+impl Test {
+    /// Removes the empty cgroup directories named after this test
+    /// ([`Test::cgroup_path`]) in every hierarchy, deepest first.
+    fn remove_test_cgroups(&self) {
+        let prefix = format!("coracle-test-{}-{}-", std::process::id(), self.n);
+        for (_, mnt) in cgroup_mounts() {
+            let Ok(entries) = fs::read_dir(&mnt) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    remove_cgroup_tree(&entry.path());
+                }
+            }
+        }
+    }
+}
+
+/// `rmdir` of a cgroup directory and its children, deepest first (a
+/// cgroup's files go with it; a populated one stays).
+fn remove_cgroup_tree(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup_tree(&entry.path());
+            }
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
 impl Drop for Test {
     fn drop(&mut self) {
         reap_container_orphans();
@@ -547,6 +578,9 @@ impl Drop for Test {
             ));
         }
         reap_container_orphans();
+        // Parents of nested cgroup paths, which runtimes leave (runc and
+        // crun too): each container's own directories are checked apart.
+        self.remove_test_cgroups();
         let mounts = self.mounts_under_dir();
         if !mounts.is_empty() {
             problems.push(format!(
