@@ -62,6 +62,21 @@ impl Arch {
             .map(|i| table[i].1)
     }
 
+    /// The multiplexer that also reaches the syscall `name` in this ABI, as
+    /// (the multiplexer's number, the call number it takes as its first
+    /// argument): on x86 the socket calls go through `socketcall(2)` and the
+    /// SysV IPC calls through `ipc(2)`, besides their own numbers.
+    pub fn multiplexer(self, name: &str) -> Option<(u32, u32)> {
+        if self != Arch::X86 {
+            return None;
+        }
+        let table = syscalls::x86::MULTIPLEXED;
+        table
+            .binary_search_by(|(n, _, _)| (*n).cmp(name))
+            .ok()
+            .map(|i| (table[i].1, table[i].2))
+    }
+
     /// The syscall numbers this ABI's filter section dispatches on:
     /// x86_64 and x32 split one number space on the x32 bit.
     pub fn number_space(self) -> (u32, u32) {
@@ -129,6 +144,26 @@ mod tests {
         assert_eq!(Arch::X32.resolve("read"), Some(X32_SYSCALL_BIT));
         assert_eq!(Arch::X86_64.resolve("socketcall"), None);
         assert_eq!(Arch::X86_64.resolve("no_such_syscall"), None);
+        assert_eq!(Arch::X86_64.resolve("mseal"), Some(462));
+        assert_eq!(Arch::X86.resolve("file_setattr"), Some(469));
+        // listns (470) came after the kernel the tables describe.
+        assert_eq!(Arch::X86_64.resolve("listns"), None);
+    }
+
+    #[test]
+    fn multiplexed_calls() {
+        let table = syscalls::x86::MULTIPLEXED;
+        assert!(table.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(Arch::X86.multiplexer("socket"), Some((102, 1)));
+        assert_eq!(Arch::X86.multiplexer("sendmmsg"), Some((102, 20)));
+        assert_eq!(Arch::X86.multiplexer("semop"), Some((117, 1)));
+        assert_eq!(Arch::X86.multiplexer("shmctl"), Some((117, 24)));
+        assert_eq!(Arch::X86.multiplexer("getpid"), None);
+        assert_eq!(Arch::X86_64.multiplexer("socket"), None);
+        // Every multiplexer is a syscall of x86 itself.
+        for (_, mux, _) in table {
+            assert!(Arch::X86.numbers().contains(mux));
+        }
     }
 
     #[test]

@@ -13,23 +13,33 @@
 //! and crun drive it wherever libseccomp's answer does not depend on its
 //! internal rule ordering:
 //! - entries whose action is the default action are ignored;
-//! - the first entry without conditions decides alone (libseccomp keeps
+//! - an entry with two conditions on one argument is one rule per
+//!   condition (see profile.rs), any other entry one rule;
+//! - the first rule without conditions decides alone (libseccomp keeps
 //!   the first unconditional rule and drops conditional ones);
-//! - otherwise the conditions of one entry are ANDed and entries are ORed;
-//!   when entries with different actions match the same call, the most
+//! - otherwise the conditions of one rule are ANDed and rules are ORed;
+//!   when rules with different actions match the same call, the most
 //!   restrictive action wins (the kernel's precedence between stacked
-//!   filters), ties going to the earlier entry;
-//! - a call no entry matches gets the default action.
+//!   filters), ties going to the earlier rule;
+//! - a call no rule matches gets the default action.
+//!
+//! On x86 a rule on a socket call (`socket`, `bind`, ...) or a SysV IPC
+//! call (`semop`, `shmget`, ...) also covers the same call made through its
+//! multiplexer, `socketcall(SYS_x, args)` or `ipc(x, ...)`, as libseccomp
+//! does: the multiplexer gets the rule with its first condition replaced by
+//! "first argument == the call's number" (a condition of the rule on the
+//! first argument is dropped: the real arguments are behind a pointer
+//! there; conditions on the other arguments stay and compare the
+//! multiplexer's own arguments, as libseccomp's do). Such a rule without
+//! other conditions decides alone for its call number.
 //!
 //! Differences from libseccomp: a number this build's table does not know
 //! (a syscall newer than the table, or a hole) gets `ENOSYS` rather than a
 //! refusing default, so that programs fall back to older calls (`clone3` →
-//! `clone`) instead of failing with `EPERM` or dying; on x86 the socket and
-//! IPC calls are filtered by their own numbers only, not also through the
-//! `socketcall`/`ipc` multiplexers. Syscall names unknown to an ABI's table
-//! are skipped, as runc and crun do. On x86 and x32 conditions compare only
-//! the low 32 bits of arguments and values, and MASKED_EQ masks its value,
-//! as libseccomp does.
+//! `clone`) instead of failing with `EPERM` or dying. Syscall names unknown
+//! to an ABI's table are skipped, as runc and crun do. On x86 and x32
+//! conditions compare only the low 32 bits of arguments and values, and
+//! MASKED_EQ masks its value, as libseccomp does.
 
 use super::arch::{Arch, X32_SYSCALL_BIT};
 use super::bpf::{self, Asm, Label, JMP_JEQ_K, JMP_JGE_K, JMP_JGT_K};
@@ -118,21 +128,78 @@ struct Segment {
     outcome: Outcome,
 }
 
-/// One entry naming a syscall: its number, the entry's position in the
-/// profile, its action and conditions.
-type Mention<'p> = (u32, usize, Action, &'p [Cond]);
+/// One rule naming a syscall.
+#[derive(Debug, Clone, Copy)]
+struct Mention<'p> {
+    /// The syscall number (of the multiplexer for a multiplexed call).
+    nr: u32,
+    /// The rule's position in the profile.
+    order: usize,
+    /// The rule's action.
+    action: Action,
+    /// The rule's conditions.
+    conds: &'p [Cond],
+    /// For a call reached through a multiplexer: the call's number, which
+    /// the multiplexer's first argument must equal.
+    via: Option<u32>,
+}
+
+impl Mention<'_> {
+    /// The conditions the filter tests: those of the rule, or for a
+    /// multiplexed call the call number and the rule's conditions on the
+    /// other arguments; cut to the low halves with 32-bit arguments.
+    fn tested_conds(&self, narrow: bool) -> Vec<Cond> {
+        let call = self.via.map(|call| Cond {
+            index: 0,
+            op: Op::Eq,
+            value: u64::from(call),
+            value_two: 0,
+        });
+        let own = self
+            .conds
+            .iter()
+            .filter(|c| self.via.is_none() || c.index != 0);
+        call.iter()
+            .chain(own)
+            .map(|c| if narrow { c.truncated() } else { *c })
+            .collect()
+    }
+
+    /// Whether a multiplexed call's rule has no condition but the call
+    /// number: it then decides alone for that number.
+    fn bare_via(&self) -> Option<u32> {
+        self.via.filter(|_| self.conds.iter().all(|c| c.index == 0))
+    }
+}
+
+/// The rules naming a syscall of `arch`, by number, then profile order.
+fn mentions<'p>(profile: &'p Profile<'_>, arch: Arch) -> Vec<Mention<'p>> {
+    let mut out = Vec::new();
+    for (order, rule) in profile.rules.iter().enumerate() {
+        for name in rule.names {
+            let mention = |nr, via| Mention {
+                nr,
+                order,
+                action: rule.action,
+                conds: &rule.conds,
+                via,
+            };
+            if let Some(nr) = arch.resolve(name) {
+                out.push(mention(nr, None));
+            }
+            if let Some((mux, call)) = arch.multiplexer(name) {
+                out.push(mention(mux, Some(call)));
+            }
+        }
+    }
+    out.sort_by_key(|m| (m.nr, m.order));
+    out
+}
 
 /// The ranges of `arch`'s number space with their outcomes, adjacent equal
 /// returns merged.
 fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
-    let mut mentions: Vec<Mention<'_>> = Vec::new();
-    for (i, rule) in profile.rules.iter().enumerate() {
-        for nr in rule.names.iter().filter_map(|n| arch.resolve(n)) {
-            mentions.push((nr, i, rule.action, &rule.conds));
-        }
-    }
-    // By number, then profile order.
-    mentions.sort_unstable_by_key(|&(nr, i, _, _)| (nr, i));
+    let mentions = mentions(profile, arch);
     let unknown = if profile.default.refuses() {
         Action::Errno(libc::ENOSYS as u16).ret()
     } else {
@@ -150,7 +217,7 @@ fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
         if let Some(gap) = cursor.filter(|&c| c < nr) {
             push(gap, Outcome::Ret(unknown));
         }
-        let count = rest.iter().take_while(|m| m.0 == nr).count();
+        let count = rest.iter().take_while(|m| m.nr == nr).count();
         let (entries, after) = rest.split_at(count);
         rest = after;
         push(nr, decide(entries, profile.default, arch.has_32bit_args()));
@@ -162,23 +229,29 @@ fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
     out
 }
 
-/// The outcome of one syscall given the entries naming it, in profile order.
+/// The outcome of one syscall given the rules naming it, in profile order.
 fn decide(entries: &[Mention<'_>], default: Action, narrow: bool) -> Outcome {
-    // Entries that repeat the default action change nothing (libseccomp
+    // Rules that repeat the default action change nothing (libseccomp
     // refuses them, runc and crun skip them).
-    let effective = || entries.iter().filter(|m| m.2 != default);
-    // As with libseccomp, the first entry without conditions decides alone.
-    if let Some(m) = effective().find(|m| m.3.is_empty()) {
-        return Outcome::Ret(m.2.ret());
+    let effective: Vec<&Mention<'_>> = entries.iter().filter(|m| m.action != default).collect();
+    // As with libseccomp, the first rule without conditions decides alone.
+    if let Some(m) = effective
+        .iter()
+        .find(|m| m.via.is_none() && m.conds.is_empty())
+    {
+        return Outcome::Ret(m.action.ret());
     }
-    let mut rules: Vec<(Action, Vec<Cond>)> = effective()
-        .map(|&(_, _, action, conds)| {
-            let conds = conds
-                .iter()
-                .map(|c| if narrow { c.truncated() } else { *c })
-                .collect();
-            (action, conds)
+    // Likewise per multiplexed call: its first rule with no condition but
+    // the call number (libseccomp drops the longer rules it prefixes).
+    let first_bare = |call: u32| effective.iter().position(|m| m.bare_via() == Some(call));
+    let mut rules: Vec<(Action, Vec<Cond>)> = effective
+        .iter()
+        .enumerate()
+        .filter(|&(i, m)| {
+            m.via
+                .map_or(true, |call| first_bare(call).map_or(true, |b| b == i))
         })
+        .map(|(_, m)| (m.action, m.tested_conds(narrow)))
         .collect();
     if rules.is_empty() {
         return Outcome::Ret(default.ret());
@@ -381,9 +454,9 @@ mod tests {
                 },
             ]
         );
-        // The hole 335..=423 of x86_64 and everything past the table.
+        // The hole 337..=423 of x86_64 and everything past the table.
         assert!(segs.contains(&Segment {
-            start: 335,
+            start: 337,
             outcome: Outcome::Ret(ERRNO_ENOSYS)
         }));
         assert_eq!(
@@ -421,11 +494,17 @@ mod tests {
     }
 
     /// The entries as mentions of one syscall, in this order.
-    fn mentions<'a>(entries: &[(Action, &'a [Cond])]) -> Vec<Mention<'a>> {
+    fn mentions_of<'a>(entries: &[(Action, &'a [Cond])]) -> Vec<Mention<'a>> {
         entries
             .iter()
             .enumerate()
-            .map(|(i, &(action, conds))| (7, i, action, conds))
+            .map(|(order, &(action, conds))| Mention {
+                nr: 7,
+                order,
+                action,
+                conds,
+                via: None,
+            })
             .collect()
     }
 
@@ -441,7 +520,7 @@ mod tests {
         let (c1, c2): (&[Cond], &[Cond]) = (&c1, &c2);
         // Conditional entries: the most restrictive matching one wins;
         // entries repeating the default are ignored.
-        let entries = mentions(&[
+        let entries = mentions_of(&[
             (Action::Errno(22), c1),
             (Action::Allow, c2),
             (Action::KillProcess, c2),
@@ -459,7 +538,7 @@ mod tests {
             }
         );
         // The first unconditional entry decides alone.
-        let entries = mentions(&[
+        let entries = mentions_of(&[
             (Action::KillProcess, c1),
             (Action::Allow, &[]),
             (Action::Errno(5), &[]),
@@ -468,7 +547,7 @@ mod tests {
             decide(&entries, Action::Errno(1), false),
             Outcome::Ret(ALLOW)
         );
-        let entries = mentions(&[(Action::Errno(1), &[]), (Action::Allow, c1)]);
+        let entries = mentions_of(&[(Action::Errno(1), &[]), (Action::Allow, c1)]);
         assert_eq!(
             decide(&entries, Action::Errno(1), true),
             Outcome::Rules {
@@ -476,6 +555,53 @@ mod tests {
                 fallback: Action::Errno(1)
             }
         );
+    }
+
+    #[test]
+    fn x86_multiplexers_get_the_rules_of_their_calls() {
+        let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],"syscalls":[
+            {"names":["socket"],"action":"SCMP_ACT_ERRNO","args":[
+                {"index":0,"value":2,"op":"SCMP_CMP_EQ"},{"index":2,"value":6,"op":"SCMP_CMP_EQ"}]},
+            {"names":["bind"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":9,"op":"SCMP_CMP_GT"}]},
+            {"names":["bind","shmget"],"action":"SCMP_ACT_KILL_PROCESS"}]}"#;
+        let at = |segs: &[Segment], nr: u32| {
+            let i = segs.iter().rposition(|s| s.start <= nr).unwrap();
+            segs[i].outcome.clone()
+        };
+        let eq = |index, value| Cond {
+            index,
+            op: Op::Eq,
+            value,
+            value_two: 0,
+        };
+        let segs = profile_segments(json, Arch::X86);
+        // socket's first-argument condition gives way to SYS_SOCKET; the
+        // bare bind rule (SYS_BIND) decides alone for bind.
+        assert_eq!(
+            at(&segs, 102),
+            Outcome::Rules {
+                rules: vec![
+                    (Action::KillProcess, vec![eq(0, 2)]),
+                    (Action::Errno(1), vec![eq(0, 1), eq(2, 6)]),
+                ],
+                fallback: Action::Allow,
+            }
+        );
+        assert_eq!(
+            at(&segs, 117),
+            Outcome::Rules {
+                rules: vec![(Action::KillProcess, vec![eq(0, 23)])],
+                fallback: Action::Allow,
+            }
+        );
+        // Their own numbers keep the rules as written.
+        assert_eq!(at(&segs, 361), Outcome::Ret(Action::KillProcess.ret()));
+        assert!(
+            matches!(at(&segs, 359), Outcome::Rules { rules, .. } if rules[0].1 == [eq(0, 2), eq(2, 6)])
+        );
+        // x86_64 has no multiplexer.
+        let segs = profile_segments(json, Arch::X86_64);
+        assert!(matches!(at(&segs, 41), Outcome::Rules { .. }));
     }
 
     #[test]

@@ -198,7 +198,8 @@ impl Cond {
     }
 }
 
-/// One validated `syscalls[]` entry: all its conditions must hold.
+/// One validated `syscalls[]` entry, or one of the rules an entry becomes
+/// (see `entry_rules`): all its conditions must hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule<'a> {
     /// The syscall names (not yet resolved: that is per ABI).
@@ -207,6 +208,33 @@ pub struct Rule<'a> {
     pub action: Action,
     /// Conditions, ANDed.
     pub conds: Vec<Cond>,
+}
+
+/// The rules of one entry with these conditions. As runc and crun do it:
+/// libseccomp takes at most one condition per argument in a rule, so an
+/// entry with two conditions on the same argument becomes one rule per
+/// condition, and its conditions are then ORed (all of them, also those on
+/// the other arguments); any other entry is one rule, its conditions ANDed.
+fn entry_rules(names: &[String], action: Action, conds: Vec<Cond>) -> Vec<Rule<'_>> {
+    let repeated = conds
+        .iter()
+        .enumerate()
+        .any(|(i, c)| conds[..i].iter().any(|d| d.index == c.index));
+    if !repeated {
+        return vec![Rule {
+            names,
+            action,
+            conds,
+        }];
+    }
+    conds
+        .into_iter()
+        .map(|cond| Rule {
+            names,
+            action,
+            conds: vec![cond],
+        })
+        .collect()
 }
 
 /// A validated `linux.seccomp`.
@@ -253,12 +281,10 @@ impl<'a> Profile<'a> {
                 "SCMP_ACT_NOTIFY cannot be the default action (the runtime's own calls would wait for the agent)".into(),
             ));
         }
-        let rules = seccomp
-            .syscalls
-            .iter()
-            .enumerate()
-            .map(|(i, syscall)| parse_rule(i, syscall))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut rules = Vec::with_capacity(seccomp.syscalls.len());
+        for (i, syscall) in seccomp.syscalls.iter().enumerate() {
+            rules.extend(parse_entry(i, syscall)?);
+        }
         check_listener(seccomp, &rules)?;
         Ok(Profile {
             default,
@@ -277,7 +303,8 @@ pub fn uses_notify(seccomp: &Seccomp) -> bool {
         .any(|s| s.action == "SCMP_ACT_NOTIFY")
 }
 
-fn parse_rule<'a>(i: usize, syscall: &'a SeccompSyscall) -> Result<Rule<'a>, SeccompError> {
+/// Validates `syscalls[i]` into its rules.
+fn parse_entry(i: usize, syscall: &SeccompSyscall) -> Result<Vec<Rule<'_>>, SeccompError> {
     let field = format!("linux.seccomp.syscalls[{i}]");
     if syscall.names.is_empty() {
         return Err(invalid(
@@ -308,11 +335,7 @@ fn parse_rule<'a>(i: usize, syscall: &'a SeccompSyscall) -> Result<Rule<'a>, Sec
             ));
         }
     }
-    Ok(Rule {
-        names: &syscall.names,
-        action,
-        conds,
-    })
+    Ok(entry_rules(&syscall.names, action, conds))
 }
 
 fn parse_cond(arg: &SeccompArg, field: &str) -> Result<Cond, SeccompError> {
@@ -539,6 +562,36 @@ mod tests {
         for (json, want) in cases {
             assert_eq!(error(json), want, "{json}");
         }
+    }
+
+    #[test]
+    fn conditions_on_one_argument_split_the_entry() {
+        let s = seccomp(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["a"],"action":"SCMP_ACT_ERRNO","args":[
+                {"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":5,"op":"SCMP_CMP_EQ"}]},
+            {"names":["b"],"action":"SCMP_ACT_ERRNO","args":[
+                {"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":5,"op":"SCMP_CMP_EQ"},
+                {"index":0,"value":2,"op":"SCMP_CMP_EQ"}]}]}"#,
+        );
+        let p = Profile::parse(&s).unwrap();
+        let conds: Vec<(&str, Vec<(u8, u64)>)> = p
+            .rules
+            .iter()
+            .map(|r| {
+                let c = r.conds.iter().map(|c| (c.index, c.value)).collect();
+                (r.names[0].as_str(), c)
+            })
+            .collect();
+        assert_eq!(
+            conds,
+            [
+                ("a", vec![(0, 1), (1, 5)]),
+                ("b", vec![(0, 1)]),
+                ("b", vec![(1, 5)]),
+                ("b", vec![(0, 2)]),
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::interp::{self, Call};
 use super::podman::{podman_seccomp, MANY_CAPS, PODMAN_DEFAULT_CAPS};
 use super::TempDir;
 use crate::seccomp::arch::{Arch, X32_SYSCALL_BIT};
-use crate::seccomp::profile::{Action, Cond, Op, Profile, Rule};
+use crate::seccomp::profile::{Action, Cond, Op, Profile};
 use crate::seccomp::SeccompPlan;
 use crate::spec::{Seccomp, SeccompArg, SeccompSyscall};
 use crate::sys::seccomp::SockFilter;
@@ -24,10 +24,13 @@ use std::process::Command;
 
 /// Builds each profile with libseccomp as runc does: entries whose action
 /// is the default are skipped (libseccomp refuses them), unknown names are
-/// skipped, and a bad architecture kills the process. Programs are written
-/// to DIR/N.bpf.
+/// skipped, an entry with two conditions on one argument is added as one
+/// rule per condition (libseccomp takes one condition per argument), and a
+/// bad architecture kills the process. Programs are written to DIR/N.bpf;
+/// libseccomp 2.5.4 loops forever on some profiles (two entries with an
+/// ordering operator on one 64-bit argument), which get DIR/N.hung instead.
 const LIBSECCOMP_SCRIPT: &str = r#"
-import json, sys, seccomp
+import json, os, sys, time, seccomp
 def action(name, ret):
     e = 1 if ret is None else ret
     return {"SCMP_ACT_ALLOW": seccomp.ALLOW, "SCMP_ACT_ERRNO": seccomp.ERRNO(e),
@@ -39,8 +42,11 @@ OPS = {"SCMP_CMP_NE": seccomp.NE, "SCMP_CMP_LT": seccomp.LT, "SCMP_CMP_LE": secc
        "SCMP_CMP_EQ": seccomp.EQ, "SCMP_CMP_GE": seccomp.GE, "SCMP_CMP_GT": seccomp.GT,
        "SCMP_CMP_MASKED_EQ": seccomp.MASKED_EQ}
 ARCHES = {"SCMP_ARCH_X86": seccomp.Arch.X86, "SCMP_ARCH_X32": seccomp.Arch.X32}
-specs = json.load(open(sys.argv[1]))
-for i, spec in enumerate(specs):
+def has_number(arch, name):
+    nr = seccomp.resolve_syscall(arch, name)
+    # x86's socket and IPC calls resolve to their multiplexed pseudo-numbers.
+    return nr >= 0 or (arch == seccomp.Arch.X86 and -224 <= nr <= -101)
+def build(i, spec):
     default = action(spec["defaultAction"], spec.get("defaultErrnoRet"))
     f = seccomp.SyscallFilter(default)
     f.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
@@ -55,24 +61,49 @@ for i, spec in enumerate(specs):
             continue
         args = [seccomp.Arg(a["index"], OPS[a["op"]], a["value"], a.get("valueTwo", 0))
                 for a in entry.get("args", [])]
+        indices = [a["index"] for a in entry.get("args", [])]
+        rules = [[a] for a in args] if len(set(indices)) < len(indices) else [args]
         for name in entry["names"]:
             if seccomp.resolve_syscall(seccomp.Arch.NATIVE, name) == -1:
                 continue
             # A name without a number on any of the filter's arches changes
             # nothing, but trips a libseccomp 2.5.4 bug with x32 (the
             # syscall number is never loaded).
-            if all(seccomp.resolve_syscall(a, name) < 0 for a in arches):
+            if not any(has_number(a, name) for a in arches):
                 continue
-            try:
-                f.add_rule(act, name, *args)
-            except Exception as e:
-                raise Exception("profile %d: %s %s: %s" % (i, name, json.dumps(entry), e))
+            for rule in rules:
+                try:
+                    f.add_rule(act, name, *rule)
+                except Exception as e:
+                    raise Exception("profile %d: %s %s: %s" % (i, name, json.dumps(entry), e))
     with open("%s/%d.bpf" % (sys.argv[2], i), "wb") as out:
         f.export_bpf(out)
+for i, spec in enumerate(json.load(open(sys.argv[1]))):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            build(i, spec)
+        except Exception as e:
+            print(e, file=sys.stderr)
+            os._exit(1)
+        os._exit(0)
+    deadline = time.monotonic() + 5
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            if status != 0:
+                sys.exit("profile %d: libseccomp failed" % i)
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            open("%s/%d.hung" % (sys.argv[2], i), "w").close()
+            break
+        time.sleep(0.002)
 "#;
 
-/// The programs libseccomp builds for `specs`.
-fn libseccomp_programs(specs: &[Seccomp]) -> Vec<Vec<SockFilter>> {
+/// The programs libseccomp builds for `specs`, `None` where it hung.
+fn libseccomp_programs(specs: &[Seccomp]) -> Vec<Option<Vec<SockFilter>>> {
     let dir = TempDir::new("diff");
     let input = dir.0.join("specs.json");
     std::fs::write(&input, serde_json::to_vec(specs).unwrap()).unwrap();
@@ -88,8 +119,19 @@ fn libseccomp_programs(specs: &[Seccomp]) -> Vec<Vec<SockFilter>> {
         "libseccomp reference failed (needs the python3-seccomp package): {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let program = |i: usize| {
+        let bytes = std::fs::read(dir.0.join(format!("{i}.bpf"))).ok()?;
+        Some(interp::from_bytes(&bytes))
+    };
     (0..specs.len())
-        .map(|i| interp::from_bytes(&std::fs::read(dir.0.join(format!("{i}.bpf"))).unwrap()))
+        .map(|i| {
+            let hung = dir.0.join(format!("{i}.hung")).exists();
+            assert!(
+                hung || program(i).is_some(),
+                "libseccomp made no program {i}"
+            );
+            program(i)
+        })
         .collect()
 }
 
@@ -164,15 +206,21 @@ fn calls(seccomp: &Seccomp, rng: &mut Rng) -> Vec<Call> {
         }
         // Per syscall, the values each conditioned argument is compared with.
         let mut conditioned: BTreeMap<u32, BTreeMap<usize, Vec<u64>>> = BTreeMap::new();
+        // A multiplexed call: the multiplexer with the call's number as its
+        // first argument, and the entry's conditions on the other arguments.
         for entry in &seccomp.syscalls {
-            for nr in entry.names.iter().filter_map(|n| arch.resolve(n)) {
-                for arg in &entry.args {
-                    let values = conditioned
-                        .entry(nr)
-                        .or_default()
-                        .entry(arg.index as usize)
-                        .or_default();
-                    values.extend([arg.value, arg.value_two, arg.value & arg.value_two]);
+            for name in &entry.names {
+                let direct = arch.resolve(name).map(|nr| (nr, None));
+                let muxed = arch.multiplexer(name).map(|(mux, call)| (mux, Some(call)));
+                for (nr, call) in direct.into_iter().chain(muxed) {
+                    let by_index = conditioned.entry(nr).or_default();
+                    if let Some(call) = call {
+                        by_index.entry(0).or_default().push(u64::from(call));
+                    }
+                    for arg in entry.args.iter().filter(|a| call.is_none() || a.index != 0) {
+                        let values = by_index.entry(arg.index as usize).or_default();
+                        values.extend([arg.value, arg.value_two, arg.value & arg.value_two]);
+                    }
                 }
             }
         }
@@ -235,13 +283,64 @@ fn abi_of(profile: &Profile<'_>, call: &Call) -> Option<Arch> {
     }
 }
 
-/// The entries of `profile` naming the syscall `nr` of `abi`.
-fn entries_for<'p>(profile: &'p Profile<'_>, abi: Arch, nr: u32) -> Vec<&'p Rule<'p>> {
-    profile
-        .rules
-        .iter()
-        .filter(|r| r.names.iter().any(|n| abi.resolve(n) == Some(nr)))
-        .collect()
+/// A rule as it applies to one call.
+struct Applied {
+    action: Action,
+    /// The call number a multiplexer's first argument selects, for a rule
+    /// that reaches the call through its multiplexer.
+    call: Option<u32>,
+    /// The rule's conditions (for a multiplexed call, those on the other
+    /// arguments than the first).
+    own: Vec<Cond>,
+}
+
+impl Applied {
+    /// What the filter compares: the call number, then the rule's own.
+    fn conds(&self) -> Vec<Cond> {
+        let call = self.call.map(|call| Cond {
+            index: 0,
+            op: Op::Eq,
+            value: u64::from(call),
+            value_two: 0,
+        });
+        call.into_iter().chain(self.own.iter().copied()).collect()
+    }
+}
+
+/// The rules of `profile` that apply to `call` of `abi`, in profile order:
+/// those naming its syscall, and on x86, when it is a multiplexer, those
+/// naming the call its first argument selects (their first-argument
+/// conditions dropped: that argument is the selector there).
+fn applied(profile: &Profile<'_>, abi: Arch, call: &Call) -> Vec<Applied> {
+    let selected = call.args[0] & 0xffff_ffff;
+    let mut out = Vec::new();
+    for rule in &profile.rules {
+        for name in rule.names {
+            if abi.resolve(name) == Some(call.nr) {
+                out.push(Applied {
+                    action: rule.action,
+                    call: None,
+                    own: rule.conds.clone(),
+                });
+            }
+            match abi.multiplexer(name) {
+                Some((mux, number)) if mux == call.nr && u64::from(number) == selected => {
+                    out.push(Applied {
+                        action: rule.action,
+                        call: Some(number),
+                        own: rule
+                            .conds
+                            .iter()
+                            .filter(|c| c.index != 0)
+                            .copied()
+                            .collect(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 fn holds(cond: &Cond, args: &[u64; 6], narrow: bool) -> bool {
@@ -271,67 +370,87 @@ fn oracle(profile: &Profile<'_>, call: &Call) -> u32 {
             profile.default.ret()
         };
     }
-    let entries: Vec<_> = entries_for(profile, abi, call.nr)
+    let rules: Vec<Applied> = applied(profile, abi, call)
         .into_iter()
         .filter(|r| r.action != profile.default)
         .collect();
-    if let Some(first) = entries.iter().find(|r| r.conds.is_empty()) {
+    // The first unconditional rule decides alone; so does, among the rules
+    // of a multiplexed call, the first without conditions of its own.
+    if let Some(first) = rules.iter().find(|r| r.call.is_none() && r.own.is_empty()) {
         return first.action.ret();
     }
-    let narrow = abi.has_32bit_args();
-    entries
+    let bare = rules
         .iter()
-        .filter(|r| r.conds.iter().all(|c| holds(c, &call.args, narrow)))
-        .min_by_key(|r| r.action.rank())
-        .map_or(profile.default.ret(), |r| r.action.ret())
+        .position(|r| r.call.is_some() && r.own.is_empty());
+    let narrow = abi.has_32bit_args();
+    rules
+        .iter()
+        .enumerate()
+        .filter(|&(i, r)| r.call.is_none() || bare.map_or(true, |b| b == i))
+        .filter(|(_, r)| r.own.iter().all(|c| holds(c, &call.args, narrow)))
+        .min_by_key(|(_, r)| r.action.rank())
+        .map_or(profile.default.ret(), |(_, r)| r.action.ret())
 }
 
 /// Where libseccomp 2.5.4 departs from the AND/OR semantics:
 /// - two conditional entries of one syscall comparing the same argument,
-///   one of them with an ordering operator: its rule tree (as
-///   `export_pfc` prints it) is right, but the BPF generated from it loses
-///   matches that fall through a branch without action;
+///   one of them with a condition other than EQ or MASKED_EQ (on any
+///   argument): its rule tree (as `export_pfc` prints it) is right, but
+///   the BPF generated from it loses matches that fall through a branch
+///   without action;
 /// - an entry whose conditions always hold (a MASKED_EQ whose mask is 0 in
 ///   the ABI's argument width) becomes an unconditional entry, which then
-///   decides alone.
+///   decides alone;
+/// - a rule on a call that x86 reaches only through its multiplexer
+///   (accept, send, recv, semop, semtimedop) also gets a rule on a pseudo
+///   syscall number there, and the x86 program then loses rules, of other
+///   syscalls too.
 fn libseccomp_weak_spot(profile: &Profile<'_>, call: &Call) -> bool {
     let Some(abi) = abi_of(profile, call) else {
         return false;
     };
-    let entries = entries_for(profile, abi, call.nr);
+    let only_multiplexed =
+        |name: &String| abi.multiplexer(name).is_some() && abi.resolve(name).is_none();
+    if profile
+        .rules
+        .iter()
+        .any(|r| r.action != profile.default && r.names.iter().any(only_multiplexed))
+    {
+        return true;
+    }
+    let rules = applied(profile, abi, call);
     let width = if abi.has_32bit_args() {
         0xffff_ffff
     } else {
         u64::MAX
     };
     let trivial = |c: &Cond| c.op == Op::MaskedEq && c.value & width == 0;
-    if entries
+    if rules
         .iter()
-        .any(|e| !e.conds.is_empty() && e.conds.iter().all(trivial))
+        .any(|r| !r.own.is_empty() && r.own.iter().all(trivial))
     {
         return true;
     }
-    let ordering = |op: Op| matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge);
-    entries.iter().enumerate().any(|(i, a)| {
-        entries[i + 1..].iter().any(|b| {
-            a.conds.iter().any(|ca| {
-                b.conds
-                    .iter()
-                    .any(|cb| ca.index == cb.index && (ordering(ca.op) || ordering(cb.op)))
-            })
+    let branching = |conds: &[Cond]| conds.iter().any(|c| !matches!(c.op, Op::Eq | Op::MaskedEq));
+    let conds: Vec<Vec<Cond>> = rules.iter().map(Applied::conds).collect();
+    conds.iter().enumerate().any(|(i, a)| {
+        conds[i + 1..].iter().any(|b| {
+            let shared = a.iter().any(|ca| b.iter().any(|cb| ca.index == cb.index));
+            shared && (branching(a) || branching(b))
         })
     })
 }
 
 /// Runs our program and libseccomp's for `seccomp` over [`calls`]: ours
-/// must always give the oracle's answer; libseccomp's must too, except on
-/// numbers missing from the tables (where it gives the default action) and
-/// in its weak spot. Returns the number of weak-spot deviations.
+/// must always give the oracle's answer; libseccomp's must too (where it
+/// made one), except on numbers missing from the tables (where it gives the
+/// default action) and in its weak spot. Returns the number of weak-spot
+/// deviations.
 fn compare(
     name: &str,
     seccomp: &Seccomp,
     ours: &[SockFilter],
-    theirs: &[SockFilter],
+    theirs: Option<&[SockFilter]>,
     rng: &mut Rng,
 ) -> usize {
     let profile = Profile::parse(seccomp).unwrap();
@@ -339,11 +458,14 @@ fn compare(
     let mut deviations = 0;
     let calls = calls(seccomp, rng);
     for call in &calls {
-        let (a, b, want) = (
-            interp::run(ours, call),
-            interp::run(theirs, call),
-            oracle(&profile, call),
-        );
+        let (a, want) = (interp::run(ours, call), oracle(&profile, call));
+        let Some(theirs) = theirs else {
+            if a != want {
+                mismatches.push(format!("{call:x?}: coracle {a:#x}, oracle {want:#x}"));
+            }
+            continue;
+        };
+        let b = interp::run(theirs, call);
         let unknown = abi_of(&profile, call)
             .filter(|abi| profile.arches.contains(abi))
             .is_some_and(|abi| abi.numbers().binary_search(&call.nr).is_err());
@@ -383,6 +505,9 @@ fn podman_profile_matches_libseccomp() {
     let theirs = libseccomp_programs(&specs);
     let mut rng = Rng(0x5eed);
     for (i, (spec, theirs)) in specs.iter().zip(&theirs).enumerate() {
+        let theirs = theirs
+            .as_deref()
+            .expect("libseccomp builds Podman's profile");
         let ours = ours(spec);
         println!(
             "podman profile {i}: coracle {} instructions, libseccomp {}",
@@ -393,15 +518,17 @@ fn podman_profile_matches_libseccomp() {
             &format!("podman profile {i}"),
             spec,
             &ours,
-            theirs,
+            Some(theirs),
             &mut rng,
         );
         assert_eq!(deviations, 0, "podman profile {i}");
     }
 }
 
-/// Syscalls present on x86_64, x86 and x32 that libseccomp does not
-/// multiplex (no socketcall/ipc) and the init does not need after install.
+/// Syscalls present on x86_64, x86 and x32 (some of them reached through
+/// socketcall/ipc on x86, a few only there) that the init does not need
+/// after install. The multiplexers themselves are left out: entries on them
+/// with other actions could overlap with those of their calls.
 const POOL: &[&str] = &[
     "getpid",
     "getppid",
@@ -440,6 +567,33 @@ const POOL: &[&str] = &[
     "s390_runtime_instr",
     "arch_prctl",
     "modify_ldt",
+    "socket",
+    "bind",
+    "connect",
+    "listen",
+    "accept",
+    "accept4",
+    "getsockname",
+    "socketpair",
+    "send",
+    "recv",
+    "sendto",
+    "recvfrom",
+    "shutdown",
+    "setsockopt",
+    "sendmmsg",
+    "semop",
+    "semget",
+    "semctl",
+    "semtimedop",
+    "msgsnd",
+    "msgrcv",
+    "msgget",
+    "msgctl",
+    "shmat",
+    "shmdt",
+    "shmget",
+    "shmctl",
 ];
 
 const VALUES: &[u64] = &[
@@ -490,8 +644,9 @@ fn random_action(rng: &mut Rng, notify: bool) -> (String, Option<u32>) {
 
 /// A profile whose conditional entries for one syscall share one action
 /// (so they never overlap with different actions), with up to three
-/// entries of up to three conditions on distinct arguments, and now and
-/// then an unconditional entry with any action.
+/// entries of up to three conditions (now and then several on one
+/// argument), and now and then an unconditional entry with any action
+/// (the conditional entries' action for a call with a multiplexer).
 fn random_profile(rng: &mut Rng) -> Seccomp {
     let (default_action, default_errno_ret) = random_action(rng, false);
     let arches = ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"];
@@ -510,17 +665,27 @@ fn random_profile(rng: &mut Rng) -> Seccomp {
             continue;
         }
         let conditional_action = random_action(rng, true);
+        // Through x86's multiplexers an unconditional entry, or one with
+        // conditions on the first argument only, becomes the rule "first
+        // argument == the call's number", which libseccomp (so runc)
+        // refuses to have with two actions.
+        let multiplexed = Arch::X86.multiplexer(&name).is_some();
         for _ in 0..1 + rng.below(3) {
             let unconditional = rng.below(4) == 0;
-            let (action, errno_ret) = if unconditional {
+            let (action, errno_ret) = if unconditional && !multiplexed {
                 random_action(rng, true)
             } else {
                 conditional_action.clone()
             };
             let mut indices: Vec<u32> = (0..6).collect();
+            let repeat = rng.below(3) == 0;
             let args = (0..if unconditional { 0 } else { 1 + rng.below(3) })
                 .map(|_| SeccompArg {
-                    index: indices.remove(rng.below(indices.len())),
+                    index: if repeat {
+                        rng.below(2) as u32
+                    } else {
+                        indices.remove(rng.below(indices.len()))
+                    },
                     value: *rng.pick(VALUES),
                     value_two: *rng.pick(VALUES),
                     op: rng.pick(OPS).to_string(),
@@ -547,15 +712,21 @@ fn random_profile(rng: &mut Rng) -> Seccomp {
 #[test]
 fn random_profiles_match_libseccomp() {
     let mut rng = Rng(0x00c0_ac1e);
-    let specs: Vec<Seccomp> = (0..40).map(|_| random_profile(&mut rng)).collect();
+    let specs: Vec<Seccomp> = (0..80).map(|_| random_profile(&mut rng)).collect();
     let theirs = libseccomp_programs(&specs);
+    let hung = theirs.iter().filter(|t| t.is_none()).count();
+    // Most profiles must be compared with libseccomp for the test to mean much.
+    assert!(
+        hung * 10 <= specs.len(),
+        "libseccomp hung on {hung} profiles"
+    );
     let mut deviations = 0;
     for (i, (spec, theirs)) in specs.iter().zip(&theirs).enumerate() {
         let name = format!(
             "random profile {i} {}",
             serde_json::to_string(spec).unwrap()
         );
-        deviations += compare(&name, spec, &ours(spec), theirs, &mut rng);
+        deviations += compare(&name, spec, &ours(spec), theirs.as_deref(), &mut rng);
     }
-    println!("libseccomp deviations from the AND/OR semantics in its weak spot: {deviations}");
+    println!("libseccomp deviations from the AND/OR semantics in its weak spot: {deviations}; hung on {hung} profiles");
 }
