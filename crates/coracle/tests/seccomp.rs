@@ -16,7 +16,6 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::Command;
 
 const SIGSYS: i32 = 31;
 
@@ -27,24 +26,6 @@ fn allow_but(syscalls: Value) -> Value {
         "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
         "syscalls": syscalls
     })
-}
-
-/// Compiles the C program `source` statically into `/bin/NAME` of the
-/// bundle's rootfs.
-fn compile_helper(t: &Test, b: &Bundle, name: &str, source: &str) {
-    let src = t.dir.join(format!("{name}.c"));
-    fs::write(&src, source).unwrap();
-    let out = Command::new("cc")
-        .args(["-static", "-O2", "-pthread", "-o"])
-        .arg(b.rootfs().join("bin").join(name))
-        .arg(&src)
-        .output()
-        .expect("run cc (the seccomp tests compile small static helpers)");
-    assert!(
-        out.status.success(),
-        "cc {name}.c: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -41,7 +41,11 @@ use std::time::{Duration, Instant};
 
 pub use serde_json;
 
+mod cc;
 mod cg;
+// Only the seccomp tests use it.
+#[allow(unused_imports)]
+pub use cc::*;
 // Only the cgroup tests use it.
 #[allow(unused_imports)]
 pub use cg::*;
