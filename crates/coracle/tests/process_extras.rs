@@ -273,6 +273,50 @@ fn exec_applies_the_process_files_own_attributes() {
 }
 
 #[test]
+fn exec_without_capabilities_gets_the_containers() {
+    let t = Test::new();
+    let caps = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    let c = running(&t, |b| {
+        for set in ["bounding", "effective", "permitted"] {
+            b.config["process"]["capabilities"][set] = json!(caps);
+        }
+    });
+    // As with runc and crun: a process.json without capabilities runs with
+    // the container's; an empty object asks for none.
+    let script = "grep -E '^Cap(Bnd|Eff|Prm):' /proc/self/status";
+    let out = exec_process(&t, &c, &process_json(script)).ok();
+    let f = status_fields(&out.stdout);
+    for field in ["CapBnd", "CapEff", "CapPrm"] {
+        assert_eq!(f[field], cap_mask(&caps), "{field}: {out}");
+    }
+    let mut process = process_json(script);
+    process["capabilities"] = json!({});
+    let out = exec_process(&t, &c, &process).ok();
+    let f = status_fields(&out.stdout);
+    for field in ["CapBnd", "CapEff", "CapPrm"] {
+        assert_eq!(f[field], cap_mask(&[]), "{field}: {out}");
+    }
+}
+
+#[test]
+fn exec_gets_the_containers_personality_and_memory_policy() {
+    if skip_unless_coracle("runc 1.1.5 ignores linux.personality and linux.memoryPolicy") {
+        return;
+    }
+    let t = Test::new();
+    let c = running(&t, |b| {
+        b.config["linux"]["personality"] = json!({"domain": "LINUX32"});
+        b.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+    });
+    let script = "uname -m; head -n 1 /proc/self/numa_maps | cut -d' ' -f2";
+    // From the command line and from a process.json alike, as crun does.
+    let out = c.exec(&["sh", "-c", script]).ok();
+    assert_eq!(out.stdout, "i686\nbind:0\n", "{out}");
+    let out = exec_process(&t, &c, &process_json(script)).ok();
+    assert_eq!(out.stdout, "i686\nbind:0\n", "{out}");
+}
+
+#[test]
 fn exec_labels_without_the_module_fail_cleanly() {
     let t = Test::new();
     let c = running(&t, |_| {});

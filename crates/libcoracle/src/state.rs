@@ -5,7 +5,7 @@
 //! the container, and a zombie counts as stopped).
 
 use crate::cgroups::CgroupRecord;
-use crate::spec::{Hooks, Process, Seccomp, Status};
+use crate::spec::{Hooks, MemoryPolicy, Personality, Process, Seccomp, Status};
 use crate::sys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -339,6 +339,12 @@ pub struct Record {
     /// says what there is to remove.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub creating: bool,
+    /// `linux.personality`, which `exec`'d processes get too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<Personality>,
+    /// `linux.memoryPolicy`, which `exec`'d processes get too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<MemoryPolicy>,
 }
 
 impl Record {

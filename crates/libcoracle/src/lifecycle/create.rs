@@ -464,16 +464,21 @@ fn creating_record(id: &str, plan: &Plan, cgroup: &Cgroup, options: &CreateOptio
         seccomp: None,
         no_new_keyring: options.no_new_keyring,
         creating: true,
+        personality: None,
+        memory_policy: None,
     }
 }
 
 /// The record of the created container, whose init `pid` waits for start.
 fn created_record(creating: Record, plan: &Plan, pid: i32, start_time: u64) -> Record {
+    let linux = plan.spec.linux.as_ref();
     Record {
         pid,
         start_time,
         process: plan.spec.process.clone().unwrap_or_default(),
-        seccomp: plan.spec.linux.as_ref().and_then(|l| l.seccomp.clone()),
+        seccomp: linux.and_then(|l| l.seccomp.clone()),
+        personality: linux.and_then(|l| l.personality.clone()),
+        memory_policy: linux.and_then(|l| l.memory_policy.clone()),
         creating: false,
         ..creating
     }

@@ -18,7 +18,7 @@ use crate::sys;
 use crate::sys::process::Forked;
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `exec` runs, as runc's flags give it.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +80,8 @@ impl Runtime {
         let process = exec_process(&record.process, options)?;
         let console = Console::of(options.console_socket.as_deref(), options.detach);
         check_terminal(process.terminal, console)?;
-        let plan = ProcessPlan::from_spec(&process)?;
+        let plan = ProcessPlan::from_spec(&process)?
+            .with_linux_attributes(record.personality.as_ref(), record.memory_policy.as_ref())?;
         let cache = self.seccomp_cache();
         let seccomp = match &record.seccomp {
             Some(profile) => Some(SeccompPlan::from_spec(profile, cache.as_deref())?.0),
@@ -188,9 +189,7 @@ fn check_terminal(terminal: bool, console: Console<'_>) -> Result<(), Error> {
 /// process with the command line's changes.
 fn exec_process(base: &Process, options: &ExecOptions) -> Result<Process, Error> {
     if let Some(path) = &options.process_file {
-        let bytes = std::fs::read(path).map_err(Error::io(format!("read {}", path.display())))?;
-        return serde_json::from_slice(&bytes)
-            .map_err(|err| Error::Usage(format!("{}: {err}", path.display())));
+        return process_file(path, base);
     }
     if options.args.is_empty() {
         return Err(Error::Usage("exec needs a command, or --process".into()));
@@ -232,6 +231,18 @@ fn exec_process(base: &Process, options: &ExecOptions) -> Result<Process, Error>
     }
     if let Some(label) = &options.process_label {
         process.selinux_label = Some(label.clone());
+    }
+    Ok(process)
+}
+
+/// A process.json for `exec`. Without `capabilities` it gets the
+/// container's, as runc and crun do (an empty object asks for none).
+fn process_file(path: &Path, base: &Process) -> Result<Process, Error> {
+    let bytes = std::fs::read(path).map_err(Error::io(format!("read {}", path.display())))?;
+    let mut process: Process = serde_json::from_slice(&bytes)
+        .map_err(|err| Error::Usage(format!("{}: {err}", path.display())))?;
+    if process.capabilities.is_none() {
+        process.capabilities = base.capabilities.clone();
     }
     Ok(process)
 }

@@ -1,6 +1,7 @@
 //! The `linux` fields that are attributes of the container's process:
 //! `linux.personality` and `linux.memoryPolicy`. Both survive `execve`, so
-//! the init sets them on itself.
+//! the init sets them on itself, and so does every `exec`'d process (as
+//! crun does): they describe the container, not only its first process.
 
 use super::sched::parse_list;
 use super::{invalid, ProcessError, ProcessPlan};
@@ -116,10 +117,20 @@ pub(super) fn memory_policy(
 impl ProcessPlan {
     /// Adds the process attributes of `linux` (personality, memory policy)
     /// to the plan of the container's init.
-    pub fn with_linux(mut self, linux: Option<&spec::Linux>) -> Result<Self, ProcessError> {
+    pub fn with_linux(self, linux: Option<&spec::Linux>) -> Result<Self, ProcessError> {
         let Some(linux) = linux else { return Ok(self) };
-        self.personality = personality(linux.personality.as_ref())?;
-        self.memory_policy = memory_policy(linux.memory_policy.as_ref())?;
+        self.with_linux_attributes(linux.personality.as_ref(), linux.memory_policy.as_ref())
+    }
+
+    /// Adds `linux.personality` and `linux.memoryPolicy` to the plan (of
+    /// the init, or of an `exec`'d process from the container's record).
+    pub fn with_linux_attributes(
+        mut self,
+        persona: Option<&spec::Personality>,
+        policy: Option<&spec::MemoryPolicy>,
+    ) -> Result<Self, ProcessError> {
+        self.personality = personality(persona)?;
+        self.memory_policy = memory_policy(policy)?;
         Ok(self)
     }
 

@@ -147,7 +147,7 @@ pub struct ProcessPlan {
     pub affinity_initial: Option<CpuMask>,
     /// `process.execCPUAffinity.final` (exec only).
     pub affinity_final: Option<CpuMask>,
-    /// `linux.personality` (the init only, see [`Self::with_linux`]).
+    /// `linux.personality` (see [`Self::with_linux`]).
     pub personality: Option<u64>,
     /// `linux.memoryPolicy`: mode with flags, and nodes.
     pub memory_policy: Option<(i32, NodeMask)>,
