@@ -3,8 +3,8 @@
 use crate::table::{Arg, Command, Count, Flag, Parsing, COMMANDS, GLOBAL_FLAGS, HELP};
 use std::fmt::Write;
 
-/// The commit this binary was built from (see build.rs).
-const COMMIT: &str = env!("CORACLE_GIT_COMMIT");
+/// The commit this binary was built from.
+const COMMIT: &str = libcoracle::BUILD_COMMIT;
 
 /// Width descriptions are wrapped to.
 const WIDTH: usize = 78;

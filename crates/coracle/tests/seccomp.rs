@@ -408,6 +408,87 @@ fn second_create_takes_the_filter_from_the_cache() {
     );
 }
 
+/// `coracle --debug run` of `b`; asserts that the container ran with its
+/// filter (mkdir refused with EDQUOT) and returns the trace.
+fn debug_run(t: &Test, b: &Bundle) -> String {
+    let bundle = b.dir.to_str().unwrap();
+    let out = t.rt(&["--debug", "run", "--bundle", bundle, &t.id()]).ok();
+    assert!(out.stdout.contains("Disk quota exceeded"), "{out}");
+    out.stderr
+}
+
+/// A bundle whose container tries mkdir under a profile refusing it with
+/// EDQUOT, a profile of its own (so that no other test's entry is found).
+fn edquot_bundle(t: &Test, tag: &str) -> Bundle {
+    let mut b = t.bundle(&[]);
+    b.sh("mkdir /tmp/d 2>&1; true");
+    b.config["linux"]["seccomp"] = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 122},
+        {"names": [tag], "action": "SCMP_ACT_ERRNO"}
+    ]));
+    b.save();
+    b
+}
+
+#[test]
+fn exec_takes_the_filter_from_the_cache() {
+    if skip_unless_coracle("the seccomp cache") {
+        return;
+    }
+    let t = Test::new();
+    let mut b = edquot_bundle(&t, "acct");
+    b.args(&["sleep", "1000"]);
+    let c = t.create(&b);
+    c.start();
+    wait_for_comm(c.pid, "sleep");
+    let out = c.rt(&["--debug", "exec"], &["mkdir", "/tmp/e"]);
+    assert!(out.stderr.contains("Disk quota exceeded"), "{out}");
+    assert!(
+        out.stderr
+            .contains("exec plan (seccomp filter from the cache)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cache_entries_others_could_have_written_are_not_used() {
+    if skip_unless_coracle("the seccomp cache") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    let b = edquot_bundle(&t, "swapon");
+    let compiled = "seccomp filter compiled";
+    let cached = "seccomp filter from the cache";
+    assert!(debug_run(&t, &b).contains(compiled));
+    let dir = t.root.join(".seccomp-cache");
+    let entries: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let [entry] = &entries[..] else {
+        panic!("one cache entry expected: {entries:?}")
+    };
+    assert!(debug_run(&t, &b).contains(cached));
+    // A damaged entry is compiled again (and rewritten).
+    let mut data = fs::read(entry).unwrap();
+    let last = data.len() - 1;
+    data[last] ^= 0xff;
+    fs::write(entry, &data).unwrap();
+    assert!(debug_run(&t, &b).contains(compiled));
+    assert!(debug_run(&t, &b).contains(cached));
+    // An entry of another user, or one the group may write, is not trusted.
+    std::os::unix::fs::chown(entry, Some(1000), Some(1000)).unwrap();
+    assert!(debug_run(&t, &b).contains(compiled));
+    fs::set_permissions(entry, fs::Permissions::from_mode(0o660)).unwrap();
+    assert!(debug_run(&t, &b).contains(compiled));
+    assert!(debug_run(&t, &b).contains(cached));
+    // Nor is anything in a directory others may write to.
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(debug_run(&t, &b).contains(compiled));
+    assert!(debug_run(&t, &b).contains(compiled));
+}
+
 /// Asserts that create with `seccomp` fails with one line containing
 /// `expected`, leaving no state, cgroup or mount behind (the cgroup
 /// could only be removed without a process in it).

@@ -19,6 +19,9 @@
 #![warn(missing_docs)]
 #![allow(missing_docs)] // TEMP during bring-up
 
+/// The commit this build comes from (see build.rs), "unknown" without git.
+pub const BUILD_COMMIT: &str = env!("CORACLE_GIT_COMMIT");
+
 pub mod capabilities;
 pub mod cgroups;
 pub mod channel;

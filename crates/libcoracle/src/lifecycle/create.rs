@@ -140,11 +140,10 @@ impl Runtime {
             plan.process.set_env("LISTEN_FDS", &listen.to_string());
             plan.process.set_env("LISTEN_PID", "1");
         }
-        trace.phase(match (&plan.seccomp, plan.seccomp_cached) {
-            (None, _) => "parse and validate config",
-            (Some(_), true) => "parse and validate config (seccomp filter from the cache)",
-            (Some(_), false) => "parse and validate config (seccomp filter compiled)",
-        });
+        trace.phase(&super::with_seccomp_source(
+            "parse and validate config",
+            plan.seccomp.as_ref().map(|_| plan.seccomp_cached),
+        ));
 
         let mut dir = self.root.create(id)?;
         let mut undo = Undo {

@@ -84,10 +84,14 @@ impl Runtime {
             .with_linux_attributes(record.personality.as_ref(), record.memory_policy.as_ref())?;
         let cache = self.seccomp_cache();
         let seccomp = match &record.seccomp {
-            Some(profile) => Some(SeccompPlan::from_spec(profile, cache.as_deref())?.0),
+            Some(profile) => Some(SeccompPlan::from_spec(profile, cache.as_deref())?),
             None => None,
         };
-        self.trace.phase("exec plan");
+        self.trace.phase(&super::with_seccomp_source(
+            "exec plan",
+            seccomp.as_ref().map(|(_, hit)| *hit),
+        ));
+        let seccomp = seccomp.map(|(plan, _)| plan);
 
         let init = open_init(&record)?;
         let ns = differing_namespaces(record.pid);

@@ -279,3 +279,14 @@ fn state_document(record: &Record, status: Status) -> State {
         annotations: record.annotations.clone(),
     }
 }
+
+/// A trace phase's name with where its seccomp filter came from, when
+/// there is one (`cached`: whether it was a cache hit), so that `--debug`
+/// shows whether a create or an exec reused a compiled filter.
+fn with_seccomp_source(phase: &str, cached: Option<bool>) -> String {
+    match cached {
+        None => phase.to_string(),
+        Some(true) => format!("{phase} (seccomp filter from the cache)"),
+        Some(false) => format!("{phase} (seccomp filter compiled)"),
+    }
+}

@@ -1,59 +1,98 @@
 //! An on-disk cache of compiled filters, keyed by a hash of the canonical
-//! profile (its serialization).
+//! profile (its serialization) and of the build that compiled it.
 //!
-//! An entry stores the profile bytes next to the program, so a hash
-//! collision is detected by comparing them, and a checksum over the whole
-//! entry, so a damaged file reads as a miss (and is then rewritten). Writes
-//! go to a temporary file renamed into place: a reader sees either the old
-//! or the new entry. The cache is an optimisation only: any failure to read
-//! or write it falls back to compiling.
+//! An entry stores its key (build and profile) next to the program, so a
+//! hash collision is detected by comparing them, and a checksum over the
+//! whole entry, so a damaged file reads as a miss (and is then rewritten).
+//! Writes go to a temporary file renamed into place: a reader sees either
+//! the old or the new entry. The cache is an optimisation only: any failure
+//! to read or write it falls back to compiling.
 //!
-//! The directory must be writable by the runtime only (it is trusted: a
-//! program read from it is installed as is).
+//! A program read from the cache is installed as is, so an entry is only
+//! trusted when nobody else could have written it: the directory and the
+//! entry must belong to the runtime's user and be writable by nobody else
+//! (the entry a regular file, not a link). Anything else reads as a miss,
+//! and nothing is written into such a directory.
 
 use crate::sys::seccomp::SockFilter;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Changes whenever the compiler's output for a profile may change (table
-/// regeneration, code generation), so that older entries miss.
-const COMPILER_REVISION: u32 = 1;
+/// The build that compiles: another version or commit of the compiler may
+/// compile a profile differently, so its entries must miss. (A build
+/// without git is told apart by its version only.)
+const BUILD: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("CORACLE_GIT_COMMIT"));
+
+/// The layout of an entry file.
+const FORMAT: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"crclsecc";
-/// magic, revision, profile length, instruction count, checksum.
+/// magic, format, key length, instruction count, checksum.
 const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8;
 
-/// The compiled program stored for `profile` in `dir`, if a valid entry is
-/// there.
+/// The compiled program stored for `profile` in `dir`, if a valid entry of
+/// this build is there and can be trusted.
 pub fn load(dir: &Path, profile: &[u8]) -> Option<Vec<SockFilter>> {
-    let data = fs::read(entry_path(dir, profile)).ok()?;
-    decode(&data, profile)
+    if !trusted(&fs::symlink_metadata(dir).ok()?) {
+        return None;
+    }
+    let key = key(profile);
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(entry_path(dir, &key))
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || !trusted(&meta) {
+        return None;
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut data).ok()?;
+    decode(&data, &key)
+}
+
+/// Whether a cache directory or entry could only have been written by the
+/// runtime: its user owns it and nobody else may write to it.
+fn trusted(meta: &fs::Metadata) -> bool {
+    meta.uid() == crate::sys::process::geteuid() && meta.mode() & 0o022 == 0
+}
+
+/// The key of `profile`'s entry: this build, then the profile.
+fn key(profile: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(BUILD.len() + 1 + profile.len());
+    key.extend_from_slice(BUILD.as_bytes());
+    key.push(0);
+    key.extend_from_slice(profile);
+    key
 }
 
 /// Stores `program` compiled from `profile` in `dir`, replacing any entry.
 /// Failures are ignored (the next run compiles again).
 pub fn store(dir: &Path, profile: &[u8], program: &[SockFilter]) {
-    let path = entry_path(dir, profile);
+    if !fs::symlink_metadata(dir).is_ok_and(|meta| meta.is_dir() && trusted(&meta)) {
+        return;
+    }
+    let key = key(profile);
+    let path = entry_path(dir, &key);
     let tmp = temp_path(&path);
     let written = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut file| file.write_all(&encode(profile, program)))
+        .and_then(|mut file| file.write_all(&encode(&key, program)))
         .and_then(|()| fs::rename(&tmp, &path));
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
     }
 }
 
-fn entry_path(dir: &Path, profile: &[u8]) -> PathBuf {
+fn entry_path(dir: &Path, key: &[u8]) -> PathBuf {
     let mut hash = Fnv::default();
-    hash.write(&COMPILER_REVISION.to_le_bytes());
-    hash.write(profile);
+    hash.write(key);
     dir.join(format!("seccomp-{:016x}.bpf", hash.0))
 }
 
@@ -66,9 +105,9 @@ fn temp_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn encode(profile: &[u8], program: &[SockFilter]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(profile.len() + program.len() * 8);
-    body.extend_from_slice(profile);
+fn encode(key: &[u8], program: &[SockFilter]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(key.len() + program.len() * 8);
+    body.extend_from_slice(key);
     for insn in program {
         body.extend_from_slice(&insn.code.to_le_bytes());
         body.extend_from_slice(&[insn.jt, insn.jf]);
@@ -76,24 +115,24 @@ fn encode(profile: &[u8], program: &[SockFilter]) -> Vec<u8> {
     }
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&COMPILER_REVISION.to_le_bytes());
-    out.extend_from_slice(&(profile.len() as u32).to_le_bytes());
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
     out.extend_from_slice(&(program.len() as u32).to_le_bytes());
     out.extend_from_slice(&checksum(&body).to_le_bytes());
     out.extend_from_slice(&body);
     out
 }
 
-fn decode(data: &[u8], profile: &[u8]) -> Option<Vec<SockFilter>> {
+fn decode(data: &[u8], key: &[u8]) -> Option<Vec<SockFilter>> {
     let (header, body) = data.split_at_checked(HEADER_LEN)?;
     let word = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().unwrap());
     let sum = u64::from_le_bytes(header[20..28].try_into().unwrap());
-    if &header[..8] != MAGIC || word(8) != COMPILER_REVISION || checksum(body) != sum {
+    if &header[..8] != MAGIC || word(8) != FORMAT || checksum(body) != sum {
         return None;
     }
-    let (profile_len, count) = (word(12) as usize, word(16) as usize);
-    let (stored_profile, insns) = body.split_at_checked(profile_len)?;
-    if stored_profile != profile || insns.len() != count * 8 {
+    let (key_len, count) = (word(12) as usize, word(16) as usize);
+    let (stored_key, insns) = body.split_at_checked(key_len)?;
+    if stored_key != key || insns.len() != count * 8 {
         return None;
     }
     let program = insns
@@ -174,16 +213,55 @@ mod tests {
     #[test]
     fn a_colliding_entry_is_not_used() {
         let dir = TempDir::new("collide");
-        // Another profile's entry under this profile's name.
-        fs::write(entry_path(&dir.0, b"{a}"), encode(b"{b}", &program())).unwrap();
+        // Another profile's entry, and another build's, under this one's name.
+        let path = entry_path(&dir.0, &key(b"{a}"));
+        fs::write(&path, encode(&key(b"{b}"), &program())).unwrap();
         assert_eq!(load(&dir.0, b"{a}"), None);
+        let other_build = [b"0.0.1+elsewhere\0".as_slice(), b"{a}"].concat();
+        fs::write(&path, encode(&other_build, &program())).unwrap();
+        assert_eq!(load(&dir.0, b"{a}"), None);
+        fs::write(&path, encode(&key(b"{a}"), &program())).unwrap();
+        assert_eq!(load(&dir.0, b"{a}"), Some(program()));
+    }
+
+    #[test]
+    fn entries_others_could_have_written_are_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new("trust");
+        store(&dir.0, b"{a}", &program());
+        let path = entry_path(&dir.0, &key(b"{a}"));
+        let mode = |path: &Path, mode| fs::set_permissions(path, fs::Permissions::from_mode(mode));
+        // A valid entry, but writable by the group, or by everyone.
+        for bad in [0o620, 0o602] {
+            mode(&path, bad).unwrap();
+            assert_eq!(load(&dir.0, b"{a}"), None, "{bad:o}");
+        }
+        mode(&path, 0o600).unwrap();
+        assert_eq!(load(&dir.0, b"{a}"), Some(program()));
+        // Another user's entry.
+        std::os::unix::fs::chown(&path, Some(1000), None).unwrap();
+        assert_eq!(load(&dir.0, b"{a}"), None);
+        std::os::unix::fs::chown(&path, Some(crate::sys::process::geteuid()), None).unwrap();
+        // A link to an entry.
+        let link = dir.0.join("elsewhere.bpf");
+        fs::rename(&path, &link).unwrap();
+        std::os::unix::fs::symlink(&link, &path).unwrap();
+        assert_eq!(load(&dir.0, b"{a}"), None);
+        fs::remove_file(&path).unwrap();
+        fs::rename(&link, &path).unwrap();
+        // A directory others may write to: no entry is read, none written.
+        mode(&dir.0, 0o777).unwrap();
+        assert_eq!(load(&dir.0, b"{a}"), None);
+        fs::remove_file(&path).unwrap();
+        store(&dir.0, b"{a}", &program());
+        assert!(!path.exists());
     }
 
     #[test]
     fn corrupt_entries_are_ignored_and_rewritten() {
         let dir = TempDir::new("corrupt");
-        let path = entry_path(&dir.0, b"{a}");
-        let mut data = encode(b"{a}", &program());
+        let path = entry_path(&dir.0, &key(b"{a}"));
+        let mut data = encode(&key(b"{a}"), &program());
         let last = data.len() - 1;
         data[last] ^= 1;
         fs::write(&path, &data).unwrap();

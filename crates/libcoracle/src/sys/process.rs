@@ -348,6 +348,12 @@ pub fn getpid() -> i32 {
     unsafe { libc::getpid() }
 }
 
+/// The caller's effective uid.
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
 /// Null-terminated pointer array over `strings`, for `execve`.
 pub fn pointer_array(strings: &[CString]) -> Vec<*const libc::c_char> {
     strings

@@ -1,4 +1,5 @@
-//! Records the commit the binary is built from, for `coracle --version`:
+//! Records the commit the library is built from, as `BUILD_COMMIT`: for
+//! `coracle --version`, and for the keys of the compiled-filter cache.
 //! `CORACLE_COMMIT` if set (release builds, builds without git), else
 //! `git rev-parse HEAD`, else "unknown".
 
