@@ -367,6 +367,119 @@ fn notify_listener_round_trip() {
     assert!(!b.rootfs().join("tmp/faked").exists());
 }
 
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: let the call run as if not notified.
+const NOTIF_FLAG_CONTINUE: u32 = 1;
+
+/// An agent at `path` that lets every notified call of every listener it
+/// receives go on, until each listener's processes are gone (bounded).
+/// Returns how many calls it saw in all.
+fn continuing_agent(path: &Path) -> std::thread::JoinHandle<usize> {
+    let agent = UnixListener::bind(path).unwrap();
+    agent.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + DEADLINE;
+        let mut listeners = Vec::new();
+        let mut seen = 0;
+        while std::time::Instant::now() < deadline
+            && (listeners.is_empty() || any_in_use(&listeners))
+        {
+            if let Ok((conn, _)) = agent.accept() {
+                conn.set_nonblocking(false).unwrap();
+                listeners.push(recv_message_and_fd(conn.as_raw_fd()).1);
+            }
+            seen += listeners.iter().map(continue_pending).sum::<usize>();
+        }
+        seen
+    })
+}
+
+/// Whether a process still uses one of the listeners' filters.
+fn any_in_use(listeners: &[OwnedFd]) -> bool {
+    listeners.iter().any(|l| {
+        let mut pfd = libc::pollfd {
+            fd: l.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, 0) };
+        pfd.revents & libc::POLLHUP == 0
+    })
+}
+
+/// Lets the calls waiting on `listener` go on; how many there were.
+fn continue_pending(listener: &OwnedFd) -> usize {
+    let mut count = 0;
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 10) } != 1 || pfd.revents & libc::POLLIN == 0 {
+            return count;
+        }
+        let mut notif = Notif::default();
+        // SAFETY: the ioctl fills a struct seccomp_notif we own.
+        if unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_RECV, &mut notif) } != 0 {
+            continue;
+        }
+        let mut resp = NotifResp {
+            id: notif.id,
+            val: 0,
+            error: 0,
+            flags: NOTIF_FLAG_CONTINUE,
+        };
+        // SAFETY: the ioctl reads a struct seccomp_notif_resp we own. A
+        // call whose process died meanwhile fails: nothing to do then.
+        unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_SEND, &mut resp) };
+        count += 1;
+    }
+}
+
+#[test]
+fn notify_may_apply_to_the_calls_the_init_makes_after_installing() {
+    // What the init and an exec'd process do between installing the filter
+    // and execve, and what the container's shell does. runc refuses only
+    // write (its init hands the listener over with it), coracle sendmsg.
+    let mut names = vec![
+        "openat",
+        "read",
+        "close",
+        "fcntl",
+        "futex",
+        "rt_sigprocmask",
+        "execve",
+        "chdir",
+        "close_range",
+        "exit_group",
+    ];
+    if is_coracle() {
+        names.push("write");
+    }
+    for nnp in [true, false] {
+        let t = Test::new();
+        let mut b = t.bundle(&["sleep", "1000"]);
+        let sock_path = t.dir.join("agent.sock");
+        let agent = continuing_agent(&sock_path);
+        b.config["process"]["noNewPrivileges"] = json!(nnp);
+        let mut profile = allow_but(json!([{"names": names, "action": "SCMP_ACT_NOTIFY"}]));
+        profile["listenerPath"] = json!(sock_path);
+        b.config["linux"]["seccomp"] = profile;
+        let c = t.create(&b);
+        c.start();
+        wait_for_comm(c.pid, "sleep");
+        let out = c.exec(&["sh", "-c", "echo through-the-agent"]).ok();
+        assert_eq!(out.stdout, "through-the-agent\n", "nnp {nnp}: {out}");
+        c.force_delete();
+        assert!(
+            agent.join().unwrap() > 0,
+            "nnp {nnp}: the agent saw no call"
+        );
+    }
+}
+
 #[test]
 fn notify_without_a_listening_agent_fails_create() {
     let t = Test::new();

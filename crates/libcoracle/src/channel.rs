@@ -35,7 +35,7 @@ pub enum Message {
     /// sender exits, and that child, a child of the runtime's, is the init.
     Unshared,
     /// Child → runtime: the seccomp notify listener, sent with its
-    /// descriptor (see [`Channel::send_fd`]).
+    /// descriptor (see [`Channel::send_listener`]).
     Listener,
     /// Child → runtime: a step failed.
     Failed {
@@ -92,6 +92,14 @@ impl Channel {
     pub fn send_fd(&self, message: &Message, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
         let bytes = encode(message);
         sys::socket::send_with_fds(self.0.as_fd(), &bytes, &[fd.as_raw_fd()])?;
+        Ok(())
+    }
+
+    /// Sends [`Message::Listener`] with the seccomp listener `fd`: nothing
+    /// but the one `sendmsg`, not even an allocation (the init's calls
+    /// after installing a filter may wait for the agent).
+    pub fn send_listener(&self, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
+        sys::socket::send_with_fds(self.0.as_fd(), &[TAG_LISTENER], &[fd.as_raw_fd()])?;
         Ok(())
     }
 

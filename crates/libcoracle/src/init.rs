@@ -377,11 +377,15 @@ fn seccomp_point(filter: &SeccompPlan, process: &ProcessPlan) -> SeccompAt {
     }
 }
 
-/// Installs the filter; a notify listener goes to the runtime.
+/// Installs the filter; a notify listener goes to the runtime. Until it
+/// has it, any call the filter notifies waits for an agent that has not
+/// got the listener yet: the one call between install and hand-over is the
+/// `sendmsg` carrying it, which is why only `sendmsg` may not be notified
+/// (as runc refuses `write`, its own hand-over call).
 fn install_seccomp(filter: &SeccompPlan, channel: &Channel) -> Result<(), StepError> {
     if let Some(listener) = filter.install().map_err(step("seccomp"))? {
         channel
-            .send_fd(&Message::Listener, listener.as_fd())
+            .send_listener(listener.as_fd())
             .map_err(step("seccomp listener"))?;
     }
     Ok(())

@@ -248,24 +248,13 @@ pub struct Profile<'a> {
     pub rules: Vec<Rule<'a>>,
 }
 
-/// Syscalls the init still makes after installing the filter (sending the
-/// listener, waiting for `start`, exec): a `SCMP_ACT_NOTIFY` on them would
-/// block the init on an agent that has not received the listener yet.
-const NOT_NOTIFIABLE: &[&str] = &[
-    "close",
-    "execve",
-    "execveat",
-    "exit",
-    "exit_group",
-    "fcntl",
-    "futex",
-    "openat",
-    "read",
-    "recvmsg",
-    "rt_sigprocmask",
-    "sendmsg",
-    "write",
-];
+/// The syscall that hands the listener from the init (or an exec'd
+/// process) to the runtime, right after the filter is installed: a
+/// `SCMP_ACT_NOTIFY` on it would wait for an agent that cannot have the
+/// listener yet. Every later call may be notified (the agent then has the
+/// listener and must answer them), as with runc, which refuses only
+/// `write`, its own hand-over call; crun refuses nothing.
+const NOT_NOTIFIABLE: &[&str] = &["sendmsg"];
 
 impl<'a> Profile<'a> {
     /// Validates `seccomp`'s default action, architectures and rules.
@@ -331,7 +320,7 @@ fn parse_entry(i: usize, syscall: &SeccompSyscall) -> Result<Vec<Rule<'_>>, Secc
         {
             return Err(invalid(
                 format!("{field}.names"),
-                format!("SCMP_ACT_NOTIFY cannot apply to {name}, which the runtime calls after installing the filter"),
+                format!("SCMP_ACT_NOTIFY cannot apply to {name}, which hands the listener to the runtime"),
             ));
         }
     }
@@ -556,7 +545,7 @@ mod tests {
             ),
             (
                 r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/s","syscalls":[{"names":["mkdir","sendmsg"],"action":"SCMP_ACT_NOTIFY"}]}"#,
-                "linux.seccomp.syscalls[0].names: SCMP_ACT_NOTIFY cannot apply to sendmsg, which the runtime calls after installing the filter",
+                "linux.seccomp.syscalls[0].names: SCMP_ACT_NOTIFY cannot apply to sendmsg, which hands the listener to the runtime",
             ),
         ];
         for (json, want) in cases {

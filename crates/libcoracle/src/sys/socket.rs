@@ -21,7 +21,15 @@ pub fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Sends `data` and, if any, the descriptors `fds` in one message.
+/// Room for the control message of a few descriptors, aligned for
+/// `cmsghdr`. On the stack: sending allocates nothing, so that the init can
+/// hand over a seccomp listener with no other system call than `sendmsg`
+/// (each one may wait for the agent that has not got the listener yet).
+#[repr(C, align(8))]
+struct Control([u8; 64]);
+
+/// Sends `data` and, if any, the descriptors `fds` (at most 8) in one
+/// message. Allocates nothing.
 pub fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
     let mut iov = libc::iovec {
         iov_base: data.as_ptr() as *mut libc::c_void,
@@ -35,13 +43,16 @@ pub fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[RawFd]) -> io::Re
         // SAFETY: CMSG_SPACE is a pure computation.
         (unsafe { libc::CMSG_SPACE(fd_bytes) }) as usize
     };
-    let mut control = vec![0u8; space];
+    let mut control = Control([0; 64]);
+    if space > control.0.len() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
     // SAFETY: msghdr is plain data; the fields we use are set below.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1 as _;
     if !fds.is_empty() {
-        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_control = control.0.as_mut_ptr().cast();
         msg.msg_controllen = space as _;
         // SAFETY: the control buffer is CMSG_SPACE bytes, enough for one
         // header and `fds`; CMSG_FIRSTHDR points into it.
