@@ -177,8 +177,17 @@ int main(void) {
     );
 }
 
+/// The init is single-threaded when it installs the filter, so TSYNC
+/// cannot change what a container sees: threads the container's process
+/// makes inherit the filter anyway. What the flag does (putting the filter
+/// on threads that exist at install time) only the library's live test
+/// shows (seccomp/tests/live.rs, `tsync_filters_every_thread`). This one
+/// shows that the flag is taken and that the threads are filtered.
 #[test]
-fn tsync_filters_every_thread() {
+fn tsync_flag_is_taken_and_the_processs_threads_are_filtered() {
+    if skip_unless_coracle("runc 1.1.5 takes no seccomp flags") {
+        return;
+    }
     let t = Test::new();
     let mut b = t.bundle(&["threads"]);
     compile_helper(
@@ -478,6 +487,28 @@ fn notify_may_apply_to_the_calls_the_init_makes_after_installing() {
             "nnp {nnp}: the agent saw no call"
         );
     }
+}
+
+#[test]
+fn tsync_goes_with_a_notify_listener() {
+    if skip_unless_coracle("runc 1.1.5 takes no seccomp flags") {
+        return;
+    }
+    // The kernel takes TSYNC together with a listener only with
+    // TSYNC_ESRCH, which the runtime must add.
+    let t = Test::new();
+    let b = &mut t.bundle(&["sh", "-c", "mkdir /tmp/d && echo made"]);
+    let sock_path = t.dir.join("agent.sock");
+    let agent = continuing_agent(&sock_path);
+    let mut profile = allow_but(json!([
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}
+    ]));
+    profile["flags"] = json!(["SECCOMP_FILTER_FLAG_TSYNC"]);
+    profile["listenerPath"] = json!(sock_path);
+    b.config["linux"]["seccomp"] = profile;
+    let out = t.run(b).ok();
+    assert_eq!(out.stdout, "made\n", "{out}");
+    assert_eq!(agent.join().unwrap(), 1);
 }
 
 #[test]
