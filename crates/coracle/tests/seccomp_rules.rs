@@ -8,18 +8,9 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SIGSYS: i32 = 31;
-
-/// An allow-by-default profile for x86_64 and x86 with `syscalls`.
-fn allow_but(syscalls: Value) -> Value {
-    json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
-        "syscalls": syscalls
-    })
-}
 
 /// Runs `args` in a container of bundle `b` whose profile gives mkdir
 /// `action`.

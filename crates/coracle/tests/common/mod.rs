@@ -41,11 +41,11 @@ use std::time::{Duration, Instant};
 
 pub use serde_json;
 
-mod cc;
 mod cg;
+mod seccomp;
 // Only the seccomp tests use it.
 #[allow(unused_imports)]
-pub use cc::*;
+pub use seccomp::*;
 // Only the cgroup tests use it.
 #[allow(unused_imports)]
 pub use cg::*;

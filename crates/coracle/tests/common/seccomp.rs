@@ -1,8 +1,18 @@
-//! Small C programs for what busybox cannot do in a container (threads, a
-//! raw `syscall(2)`, the i386 ABI through `int $0x80`): compiled statically
-//! with the host's `cc` into a bundle's rootfs.
+//! Helpers of the seccomp tests: profiles, and small C programs for what
+//! busybox cannot do in a container (threads, a raw `syscall(2)`, the i386
+//! ABI through `int $0x80`), compiled statically with the host's `cc` into
+//! a bundle's rootfs.
 
 use super::*;
+
+/// An allow-by-default profile for x86_64, x86 and x32 with `syscalls`.
+pub fn allow_but(syscalls: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": syscalls
+    })
+}
 
 /// Compiles the C program `source` statically into `/bin/NAME` of the
 /// bundle's rootfs.
