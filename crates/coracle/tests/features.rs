@@ -60,19 +60,27 @@ fn the_document_has_the_shape_of_the_specification() {
     ] {
         assert!(!strings(list).is_empty(), "{list}");
     }
-    for flag in [
-        &linux["cgroup"]["v1"],
-        &linux["cgroup"]["v2"],
-        &linux["cgroup"]["systemd"],
-        &linux["cgroup"]["rdma"],
-        &linux["seccomp"]["enabled"],
-        &linux["apparmor"]["enabled"],
-        &linux["selinux"]["enabled"],
-        &linux["intelRdt"]["enabled"],
-        &linux["mountExtensions"]["idmap"]["enabled"],
-        &linux["netDevices"]["enabled"],
+    // What the code implements, not what this host runs: the v1, v2 and
+    // systemd (system bus) drivers, rdma limits in both cgroupfs drivers;
+    // AppArmor and SELinux labels; no Intel RDT, no idmapped mounts.
+    assert_eq!(
+        linux["cgroup"],
+        json!({"v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true}),
+        "{f}"
+    );
+    for (flag, value) in [
+        (&linux["seccomp"]["enabled"], true),
+        (&linux["apparmor"]["enabled"], true),
+        (&linux["selinux"]["enabled"], true),
+        (&linux["intelRdt"]["enabled"], false),
+        (&linux["mountExtensions"]["idmap"]["enabled"], false),
+        (&linux["netDevices"]["enabled"], true),
     ] {
-        assert!(flag.is_boolean(), "{f}");
+        assert_eq!(flag, &json!(value), "{f}");
+    }
+    let archs = strings(&linux["seccomp"]["archs"]);
+    for arch in ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"] {
+        assert!(archs.iter().any(|a| a == arch), "{arch}: {f}");
     }
     assert!(f["annotations"]["org.coracle.version"].is_string());
     assert_eq!(f["potentiallyUnsafeConfigAnnotations"], json!([]));

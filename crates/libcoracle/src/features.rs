@@ -3,6 +3,7 @@
 //! that the document cannot drift from the code.
 
 use crate::capabilities;
+use crate::cgroups;
 use crate::namespaces;
 use crate::process;
 use crate::rootfs;
@@ -83,6 +84,18 @@ pub struct CgroupFeatures {
     pub rdma: bool,
 }
 
+impl From<cgroups::Support> for CgroupFeatures {
+    fn from(s: cgroups::Support) -> Self {
+        CgroupFeatures {
+            v1: s.v1,
+            v2: s.v2,
+            systemd: s.systemd,
+            systemd_user: s.systemd_user,
+            rdma: s.rdma,
+        }
+    }
+}
+
 /// Seccomp.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -147,13 +160,7 @@ pub fn features() -> Features {
         linux: LinuxFeatures {
             namespaces: namespaces::ALL.iter().map(|kind| kind.name()).collect(),
             capabilities: capabilities::known_names().to_vec(),
-            cgroup: CgroupFeatures {
-                v1: true,
-                v2: false,
-                systemd: false,
-                systemd_user: false,
-                rdma: false,
-            },
+            cgroup: CgroupFeatures::from(cgroups::SUPPORT),
             seccomp: SeccompFeatures {
                 enabled: true,
                 actions: seccomp::known_actions().to_vec(),
@@ -205,6 +212,9 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&f.to_json_pretty()).unwrap();
         assert_eq!(json["ociVersionMax"], "1.3.0");
         assert_eq!(json["linux"]["mountExtensions"]["idmap"]["enabled"], false);
-        assert_eq!(json["linux"]["cgroup"]["systemdUser"], false);
+        assert_eq!(
+            json["linux"]["cgroup"],
+            serde_json::json!({"v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true})
+        );
     }
 }

@@ -47,6 +47,34 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
+/// What this build implements of cgroups, for `features` (features-linux.md:
+/// the runtime's implementation, whatever the host runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Support {
+    /// cgroup v1 cgroupfs: the `v1` driver.
+    pub v1: bool,
+    /// cgroup v2 cgroupfs: the `v2` driver.
+    pub v2: bool,
+    /// systemd's system manager: the `systemd` driver (`--systemd-cgroup`,
+    /// `--cgroup-manager systemd`).
+    pub systemd: bool,
+    /// systemd's user manager: the `systemd` driver only talks to the
+    /// system bus.
+    pub systemd_user: bool,
+    /// `linux.resources.rdma`: written to `rdma.max` by the `v1` and `v2`
+    /// drivers (and so under `systemd`, whose scope `v2` fills).
+    pub rdma: bool,
+}
+
+/// See [`Support`]; one field per variant of the drivers below.
+pub const SUPPORT: Support = Support {
+    v1: true,
+    v2: true,
+    systemd: true,
+    systemd_user: false,
+    rdma: true,
+};
+
 /// Why a cgroup operation failed; one line naming the step, the path or
 /// field, the value and the OS error.
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,15 @@ fn plan_dirs(resources: &str, path: &str) -> Result<Vec<String>, CgroupError> {
 }
 
 #[test]
+fn rdma_limits_are_applied_as_features_says() {
+    let resources: crate::spec::Resources =
+        serde_json::from_str(r#"{"rdma":{"mlx4_0":{"hcaHandles":2}}}"#).unwrap();
+    let used = controllers_used(&ResourcePlan::from_spec(&resources).unwrap()).unwrap();
+    let rdma = used.iter().any(|(c, _)| *c == "rdma");
+    assert_eq!(rdma, crate::cgroups::SUPPORT.rdma);
+}
+
+#[test]
 fn joins_the_required_and_the_accounting_hierarchies_by_default() {
     assert_eq!(
         plan_dirs("{}", "/a/b").unwrap(),

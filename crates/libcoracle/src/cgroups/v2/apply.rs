@@ -395,6 +395,13 @@ mod tests {
     }
 
     #[test]
+    fn rdma_limits_are_applied_as_features_says() {
+        let used = controllers_used(&plan(r#"{"rdma":{"mlx4_0":{"hcaHandles":2}}}"#));
+        let rdma = used.iter().any(|(c, _)| c == "rdma");
+        assert_eq!(rdma, crate::cgroups::SUPPORT.rdma);
+    }
+
+    #[test]
     fn weights_map_onto_the_v2_ranges() {
         assert_eq!(cpu_weight(2), 1);
         assert_eq!(cpu_weight(1024), 39);
