@@ -7,6 +7,9 @@
 //! ([`Procfs`]), so that nothing the container mounted over `/proc` can
 //! swallow the write (CVE-2019-16884).
 //!
+//! `linux.mountLabel` goes into the options of the mounts runc labels, as
+//! `context="LABEL"` (see [`mount_context`]; the rootfs plan adds it).
+//!
 //! A label asked for on a host whose module is not enabled is an error
 //! found while validating the configuration, before anything is created:
 //! the container would otherwise run unconfined (runc fails too: at its
@@ -32,9 +35,10 @@ pub enum LsmError {
     /// A label with a NUL byte.
     #[error("{0}: must not contain a NUL byte")]
     Nul(&'static str),
-    /// A field whose support is not complete yet.
-    #[error("{0} is not supported yet")]
-    Unsupported(&'static str),
+    /// A mount label with a double quote, which cannot go into the quoted
+    /// `context=` mount option.
+    #[error("{0}: must not contain a double quote")]
+    Quote(&'static str),
     /// Writing the label failed.
     #[error("{field}: {source}")]
     Write {
@@ -129,20 +133,38 @@ impl LsmPlan {
     }
 }
 
-/// Checks `linux.mountLabel`: it needs SELinux, and the mounts do not add
-/// it to their options yet.
+/// Checks `linux.mountLabel`: it needs SELinux (without it runc fails at
+/// the first mount it labels; coracle refuses before creating anything),
+/// and it goes into mount options, quoted.
 pub fn check_mount_label(linux: Option<&spec::Linux>) -> Result<(), LsmError> {
+    let field = "linux.mountLabel";
     let label = linux.and_then(|l| l.mount_label.as_deref());
-    if label.map_or(true, str::is_empty) {
+    let Some(label) = label.filter(|l| !l.is_empty()) else {
         return Ok(());
-    }
+    };
     if !selinux_enabled() {
         return Err(LsmError::NotEnabled {
-            field: "linux.mountLabel",
+            field,
             module: "SELinux",
         });
     }
-    Err(LsmError::Unsupported("linux.mountLabel"))
+    if label.contains('\0') {
+        return Err(LsmError::Nul(field));
+    }
+    if label.contains('"') {
+        return Err(LsmError::Quote(field));
+    }
+    Ok(())
+}
+
+/// The mount option that labels a new `fstype` filesystem with the
+/// (checked) `linux.mountLabel`, when runc labels such a mount: every new
+/// filesystem but proc, sysfs and mqueue (runc labels mqueue's directory
+/// instead, which coracle does not). Quoted, as runc does: an MCS label has
+/// commas (`s0:c1,c2`). Bind mounts take no filesystem options at all.
+pub fn mount_context(fstype: &str, label: &str) -> Option<String> {
+    let labelled = !matches!(fstype, "proc" | "sysfs" | "mqueue");
+    (labelled && !label.is_empty()).then(|| format!("context=\"{label}\""))
 }
 
 /// Whether AppArmor is enabled: its module parameter says `Y`.
@@ -206,6 +228,19 @@ mod tests {
             assert!(check_mount_label(Some(&linux)).is_err());
         }
         assert!(check_mount_label(Some(&spec::Linux::default())).is_ok());
+    }
+
+    #[test]
+    fn mount_labels_go_on_the_mounts_runc_labels() {
+        let label = "system_u:object_r:container_file_t:s0:c1,c2";
+        let context = r#"context="system_u:object_r:container_file_t:s0:c1,c2""#;
+        for fstype in ["tmpfs", "devpts", "overlay"] {
+            assert_eq!(mount_context(fstype, label).as_deref(), Some(context));
+        }
+        for fstype in ["proc", "sysfs", "mqueue"] {
+            assert_eq!(mount_context(fstype, label), None);
+        }
+        assert_eq!(mount_context("tmpfs", ""), None);
     }
 
     #[test]

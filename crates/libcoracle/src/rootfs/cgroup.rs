@@ -12,7 +12,7 @@
 use super::attrs::{fail, needs_new_mount_fd, open_new_mount, set_propagation, set_recursive_attr};
 use super::options::attr_of_flags;
 use super::paths::open_dir_creating;
-use super::plan::MountPlan;
+use super::plan::{MountPlan, CGROUP_TMPFS_DATA};
 use super::{CgroupView, MountEnv, RootfsError};
 use crate::sys::fs::{openat2, resolve};
 use crate::sys::mount::{self as m, MountAttr};
@@ -81,7 +81,8 @@ pub(super) fn mount(
         return Ok(());
     }
     let tmpfs = Some(c"tmpfs");
-    let data = Some(c"mode=755");
+    // The plan's data is the tmpfs's options with a mount label.
+    let data = Some(plan.opts.data.as_deref().unwrap_or(CGROUP_TMPFS_DATA));
     m::mount_on_fd(tmpfs, dest.as_fd(), tmpfs, flags & !libc::MS_RDONLY, data)
         .map_err(fail(plan, "mount the tmpfs for the cgroup hierarchies"))?;
     let top = open_new_mount(root, plan)?;

@@ -6,6 +6,7 @@
 use super::options::{self, MountOptions};
 use super::paths::InnerPath;
 use super::{RootfsError, RootfsOptions, RootfsPlan};
+use crate::lsm;
 use crate::spec::{Device, Linux, Mount, Spec};
 use std::cell::OnceCell;
 use std::ffi::CString;
@@ -105,7 +106,7 @@ pub(super) fn build(
         .as_ref()
         .ok_or_else(|| RootfsError::invalid("root", "missing"))?;
     let root_path = resolve_root(&root.path, bundle)?;
-    let mounts = spec
+    let mut mounts = spec
         .mounts
         .iter()
         .enumerate()
@@ -113,6 +114,9 @@ pub(super) fn build(
         .collect::<Result<Vec<_>, _>>()?;
     let default = Linux::default();
     let linux = spec.linux.as_ref().unwrap_or(&default);
+    if let Some(label) = linux.mount_label.as_deref() {
+        label_mounts(&mut mounts, label);
+    }
     // A bind of the host's /dev supplies every device already; creating
     // nodes or links there would change the host's /dev.
     let dev_from_host = mounts
@@ -158,6 +162,36 @@ fn resolve_root(path: &str, bundle: &Path) -> Result<PathBuf, RootfsError> {
     }
     Ok(real)
 }
+
+/// `linux.mountLabel` (checked by the configuration: SELinux runs, no NUL
+/// byte or quote) on the mounts runc labels: appended to the options of new
+/// filesystems ([`lsm::mount_context`]), and to those of the tmpfs that
+/// holds the cgroup v1 hierarchies (runc mounts it as a tmpfs too).
+fn label_mounts(mounts: &mut [MountPlan], label: &str) {
+    for m in mounts {
+        let (fstype, base) = match &m.kind {
+            MountKind::Filesystem { fstype, .. } => {
+                (fstype.to_str().unwrap_or(""), m.opts.data.take())
+            }
+            MountKind::Cgroup => ("tmpfs", Some(CGROUP_TMPFS_DATA.to_owned())),
+            _ => continue,
+        };
+        let Some(context) = lsm::mount_context(fstype, label) else {
+            m.opts.data = base;
+            continue;
+        };
+        let data = match base {
+            Some(data) => format!("{},{context}", data.to_string_lossy()),
+            None => context,
+        };
+        // Neither part has a NUL byte (options and label were checked).
+        m.opts.data = CString::new(data).ok();
+    }
+}
+
+/// The options of the tmpfs a cgroup mount gets on a cgroup v1 host, when
+/// the mount's own `data` does not say more (a mount label).
+pub(crate) const CGROUP_TMPFS_DATA: &std::ffi::CStr = c"mode=755";
 
 fn mount_plan(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, RootfsError> {
     let field = || format!("mounts[{index}] ({})", m.destination);
@@ -211,6 +245,12 @@ fn mount_plan(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, Rootf
     };
     if opts.tmpcopyup && fstype != "tmpfs" {
         return Err(RootfsError::invalid(field(), "tmpcopyup needs type tmpfs"));
+    }
+    let mut opts = opts;
+    if kind == MountKind::Cgroup {
+        // Its filesystem options are those of the v1 tmpfs (see
+        // `label_mounts`), not the entry's, which the kernel never took.
+        opts.data = None;
     }
     Ok(MountPlan {
         index,
@@ -363,6 +403,42 @@ mod tests {
 
     fn error(bundle: &Path, json: &str) -> String {
         plan(bundle, json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_mount_label_goes_into_the_options_runc_gives_it() {
+        let tmp = TempDir::new("plan-label");
+        let json = r#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},
+            "linux":{"mountLabel":"system_u:object_r:container_file_t:s0:c1,c2"},
+            "mounts":[
+                {"destination":"/proc","type":"proc","source":"proc"},
+                {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]},
+                {"destination":"/dev/pts","type":"devpts","source":"devpts"},
+                {"destination":"/dev/mqueue","type":"mqueue","source":"mqueue"},
+                {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["ro"]},
+                {"destination":"/v","type":"bind","source":"/tmp","options":["rbind"]}]}"#;
+        let p = plan(tmp.path(), json).unwrap();
+        let data: Vec<Option<&str>> = p
+            .mounts
+            .iter()
+            .map(|m| m.opts.data.as_deref().map(|d| d.to_str().unwrap()))
+            .collect();
+        let context = r#"context="system_u:object_r:container_file_t:s0:c1,c2""#;
+        assert_eq!(
+            data,
+            [
+                None,
+                Some(format!("mode=755,{context}").as_str()),
+                Some(context),
+                None,
+                Some(format!("mode=755,{context}").as_str()),
+                None,
+            ]
+        );
+        // Without a label the cgroup tmpfs keeps its plain options.
+        let p = plan(tmp.path(), &json.replace("mountLabel", "other")).unwrap();
+        assert_eq!(p.mounts[4].opts.data, None);
+        assert_eq!(p.mounts[1].opts.data.as_deref(), Some(c"mode=755"));
     }
 
     #[test]
