@@ -23,6 +23,7 @@ import json
 import os
 import random
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -35,6 +36,13 @@ PR_SET_CHILD_SUBREAPER = 36
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 TIMEOUT = 30.0
 VARIANTS = ("plain", "seccomp", "limits")
+# The seccomp variant with each runtime's compiled-filter cache emptied
+# before every create: what compiling and loading the profile costs when
+# nothing was cached (a new profile, a new state root).
+COLD = "seccomp_cold"
+# Where runtimes keep compiled filters, under their --root: coracle's, and
+# crun's (1.8.1 makes none here; later versions may).
+SECCOMP_CACHES = (".seccomp-cache", ".cache/seccomp")
 
 
 def say(msg):
@@ -84,6 +92,7 @@ class Bench:
         self.templates = {
             v: json.load(open(f"{self.work}/config-{v}.json")) for v in VARIANTS
         }
+        self.templates[COLD] = self.templates["seccomp"]
 
     # ---- processes -------------------------------------------------------
 
@@ -222,6 +231,11 @@ class Bench:
                 pass
         os.rmdir(bundle)
 
+    def clear_seccomp_cache(self, rt):
+        """Empty the runtime's compiled-filter cache (untimed)."""
+        for cache in SECCOMP_CACHES:
+            shutil.rmtree(f"{self.work}/state/{rt}/{cache}", ignore_errors=True)
+
     def create(self, rt, cid, bundle, timed=None):
         """create --bundle B --pid-file P ID; returns (Run, init pid)."""
         self.live[cid] = (rt, None)
@@ -271,6 +285,8 @@ class Bench:
     def cycle(self, rt, variant):
         """create, start, wait for /bin/true, delete: four commands."""
         cid, bundle = self.new_bundle(rt, variant)
+        if variant == COLD:
+            self.clear_seccomp_cache(rt)
         try:
             t0 = time.perf_counter_ns()
             c, pid = self.create(rt, cid, bundle)
@@ -292,6 +308,8 @@ class Bench:
     def run_cmd(self, rt, variant, timed=None):
         """The `run` command: create + start + wait + delete in one process."""
         cid, bundle = self.new_bundle(rt, variant)
+        if variant == COLD:
+            self.clear_seccomp_cache(rt)
         self.live[cid] = (rt, None)
         argv = self.rt_argv(rt, "run", "--bundle", bundle, cid)
         try:
@@ -377,21 +395,25 @@ class Bench:
             broken[(rt, "exec")] = CmdError("exec of /bin/false did not exit with status 1")
 
     def paired(self, variant):
-        """Alternating paired runs of run, the 4-command cycle and exec."""
+        """Alternating paired runs of run, the 4-command cycle and exec (not
+        for the cold variant, whose point is create)."""
         a = self.a
         say(f"{variant}: {a.warmup} warm-up + {a.runs} paired iterations")
         sleepers, broken = {}, {}
-        for rt in self.order():
-            try:
-                sleepers[rt] = self.start_sleeper(rt, variant)
-            except CmdError as e:
-                broken[(rt, "exec")] = e
-            self.check_status(rt, variant, sleepers, broken)
         kinds = {
             "run": lambda rt: self.run_cmd(rt, variant),
             "cycle": lambda rt: self.cycle(rt, variant),
             "exec": lambda rt: self.exec_cmd(rt, sleepers[rt][0]),
         }
+        if variant == COLD:
+            del kinds["exec"]
+        for rt in self.order():
+            if "exec" in kinds:
+                try:
+                    sleepers[rt] = self.start_sleeper(rt, variant)
+                except CmdError as e:
+                    broken[(rt, "exec")] = e
+            self.check_status(rt, variant, sleepers, broken)
         try:
             for it in range(a.warmup + a.runs):
                 for kind, fn in kinds.items():
@@ -407,7 +429,8 @@ class Bench:
                             for k, v in got.items():
                                 self.record(f"{variant}.{k}", rt, v, it)
             self.reap_strays()
-            self.peak_rss(variant, sleepers, broken)
+            if variant != COLD:
+                self.peak_rss(variant, sleepers, broken)
         finally:
             for rt, sl in sleepers.items():
                 self.stop_sleeper(rt, sl)
@@ -669,7 +692,7 @@ def main():
         b.harness_overhead()
         b.smoke()
         if len(b.skipped) < len(b.rts):
-            for v in VARIANTS:
+            for v in VARIANTS + (COLD,):
                 b.paired(v)
             b.many()
     finally:
