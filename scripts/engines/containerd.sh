@@ -14,16 +14,8 @@ ctr_runtime=()
 ctr_spec=(--seccomp)
 
 e_setup() {
-	for tool in containerd ctr containerd-shim-runc-v2 /usr/bin/python3; do
-		command -v "$tool" >/dev/null || {
-			echo "engine-test: $tool not found (apt-get install containerd python3-grpcio)" >&2
-			return 1
-		}
-	done
-	/usr/bin/python3 -c 'import grpc' 2>/dev/null || {
-		echo "engine-test: python3's grpc module not found (apt-get install python3-grpcio)" >&2
-		return 1
-	}
+	require_tools "containerd python3-grpcio" containerd ctr containerd-shim-runc-v2 \
+		/usr/bin/python3 && require_python_grpc || return 1
 	# The shims' sockets go under /run/containerd whatever the configuration.
 	remember_host_dirs /run/containerd
 	remember_cgroup_dirs "$ns"
@@ -60,17 +52,17 @@ e_teardown() {
 }
 
 # ctr's flags for the matrix's options; pids= and user=, which ctr 1.6 has
-# no flags for, are left in $spec_edits for a --config spec.
+# no flags for, are left to spec_edits, for a --config spec.
 ctr_options() {
 	local option cap
 	for option in "$@"; do
 		case $option in
 		tty) echo -t ;;
-		memory=*) echo --memory-limit "${option#memory=}" ;;
+		memory=*) printf '%s\n' --memory-limit "${option#memory=}" ;;
 		read-only) echo --read-only ;;
-		cap-drop-all) for cap in "${default_caps[@]}"; do echo --cap-drop "$cap"; done ;;
-		pid-host) echo --with-ns "pid:/proc/$$/ns/pid" ;;
-		cgroup-view) echo --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev ;;
+		cap-drop-all) for cap in "${default_caps[@]}"; do printf '%s\n' --cap-drop "$cap"; done ;;
+		pid-host) printf '%s\n' --with-ns "pid:/proc/$$/ns/pid" ;;
+		cgroup-view) printf '%s\n' --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev ;;
 		pids=* | user=*) ;;
 		*) echo "containerd: unknown option $option" >&2; return 1 ;;
 		esac
@@ -90,16 +82,6 @@ spec_edits() {
 		esac
 	done
 	echo "$edits"
-}
-
-# Splits "OPTION... -- CMD..." into $given, $opts (ctr's flags) and $cmd.
-split_options() {
-	given=()
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do given+=("$1"); shift; done
-	shift
-	# shellcheck disable=SC2207 # the flags are single words
-	opts=($(ctr_options "${given[@]}"))
-	cmd=("$@")
 }
 
 run_count=0
@@ -132,7 +114,7 @@ ctr_run() {
 
 e_run() {
 	local given opts cmd
-	split_options "$@"
+	split_options ctr_options "$@"
 	run_count=$((run_count + 1))
 	local name=coracle-e2e-$$-$run_count
 	if [[ " ${opts[*]} " == *" -t "* ]]; then
@@ -147,7 +129,7 @@ e_run() {
 e_run_detached() {
 	local name=$1 given opts cmd
 	shift
-	split_options "$@"
+	split_options ctr_options "$@"
 	ctr_run "$name" -d >/dev/null
 }
 

@@ -13,12 +13,8 @@ docker_() {
 }
 
 e_setup() {
-	for tool in "$dockerd_bin" "$docker_bin" containerd containerd-shim-runc-v2; do
-		command -v "$tool" >/dev/null || {
-			echo "engine-test: $tool not found (apt-get install docker.io containerd)" >&2
-			return 1
-		}
-	done
+	require_tools "docker.io containerd" "$dockerd_bin" "$docker_bin" containerd \
+		containerd-shim-runc-v2 || return 1
 	# dockerd writes its key here, and containerd's shims their sockets
 	# under /run/containerd whatever the configuration.
 	remember_host_dirs /etc/docker/key.json /run/docker /run/containerd
@@ -51,37 +47,9 @@ e_teardown() {
 	remove_created_cgroup_dirs
 }
 
-# Docker's flags for the matrix's options.
-docker_options() {
-	local option
-	for option in "$@"; do
-		case $option in
-		tty) echo -t ;;
-		memory=*) echo --memory "${option#memory=}" ;;
-		pids=*) echo --pids-limit "${option#pids=}" ;;
-		user=*) echo --user "${option#user=}" ;;
-		read-only) echo --read-only ;;
-		cap-drop-all) echo --cap-drop ALL ;;
-		pid-host) echo --pid host ;;
-		cgroup-view) ;; # Docker mounts it anyway
-		*) echo "docker: unknown option $option" >&2; return 1 ;;
-		esac
-	done
-}
-
-# Splits "OPTION... -- CMD..." into $opts (Docker's flags) and $cmd.
-split_options() {
-	local given=()
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do given+=("$1"); shift; done
-	shift
-	# shellcheck disable=SC2207 # the flags are single words
-	opts=($(docker_options "${given[@]}"))
-	cmd=("$@")
-}
-
 e_run() {
-	local opts cmd
-	split_options "$@"
+	local given opts cmd
+	split_options docker_cli_options "$@"
 	if [[ " ${opts[*]} " == *" -t "* ]]; then
 		with_tty "$docker_bin" --host "unix://$tmp/docker.sock" run --rm --network none "${opts[@]}" "$image" "${cmd[@]}"
 	else
@@ -90,9 +58,9 @@ e_run() {
 }
 
 e_run_detached() {
-	local name=$1 opts cmd
+	local name=$1 given opts cmd
 	shift
-	split_options "$@"
+	split_options docker_cli_options "$@"
 	docker_ run -d --name "$name" --network none "${opts[@]}" "$image" "${cmd[@]}" >/dev/null
 }
 

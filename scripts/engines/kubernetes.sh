@@ -67,16 +67,8 @@ has_capability() {
 }
 
 e_setup() {
-	for tool in containerd ctr containerd-shim-runc-v2 /usr/bin/python3; do
-		command -v "$tool" >/dev/null || {
-			echo "engine-test: $tool not found (apt-get install containerd python3-grpcio)" >&2
-			return 1
-		}
-	done
-	/usr/bin/python3 -c 'import grpc' 2>/dev/null || {
-		echo "engine-test: python3's grpc module not found (apt-get install python3-grpcio)" >&2
-		return 1
-	}
+	require_tools "containerd python3-grpcio" containerd ctr containerd-shim-runc-v2 \
+		/usr/bin/python3 && require_python_grpc || return 1
 	# The shims' sockets go under /run/containerd whatever the configuration.
 	remember_host_dirs /run/containerd
 	remember_cgroup_dirs "$cgroup_root"

@@ -110,6 +110,59 @@ limits_probe="$memory_probe
 for f in pids.max pids/pids.max; do
   [ -e /sys/fs/cgroup/\$f ] && cat /sys/fs/cgroup/\$f && break; done"
 
+# require_tools PACKAGES TOOL...: whether every TOOL is there; if not, says
+# which Debian PACKAGES bring them.
+require_tools() {
+	local packages=$1 tool
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || {
+			echo "engine-test: $tool not found (apt-get install $packages)" >&2
+			return 1
+		}
+	done
+}
+
+# Whether Debian's python3 has grpc, for the gRPC clients of containerd.
+require_python_grpc() {
+	/usr/bin/python3 -c 'import grpc' 2>/dev/null || {
+		echo "engine-test: python3's grpc module not found (apt-get install python3-grpcio)" >&2
+		return 1
+	}
+}
+
+# split_options MAPPER OPTION... -- CMD...: the matrix's OPTIONs in $given,
+# the engine's flags for them (MAPPER's output, one word a line) in $opts,
+# and the command in $cmd.
+split_options() {
+	local mapper=$1
+	shift
+	given=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do given+=("$1"); shift; done
+	shift
+	mapfile -t opts < <("$mapper" "${given[@]}")
+	cmd=("$@")
+}
+
+# The flags of Docker's command line, which Podman shares, for the
+# matrix's options (one word a line).
+docker_cli_options() {
+	local option
+	for option in "$@"; do
+		case $option in
+		tty) echo -t ;;
+		memory=*) printf '%s\n' --memory "${option#memory=}" ;;
+		pids=*) printf '%s\n' --pids-limit "${option#pids=}" ;;
+		user=*) printf '%s\n' --user "${option#user=}" ;;
+		read-only) echo --read-only ;;
+		cap-drop-all) printf '%s\n' --cap-drop ALL ;;
+		pid-host) printf '%s\n' --pid host ;;
+		cgroup-view) ;; # both mount it anyway
+		*) echo "$engine: unknown option $option" >&2; return 1 ;;
+		esac
+	done
+}
+
 # doc_snippet PAGE NAME: the code block that follows the line
 # `<!-- engine-test: NAME -->` in docs/engines/PAGE.md, with the installed
 # path /usr/local/bin/coracle replaced by the runtime under test, so that
@@ -129,14 +182,14 @@ doc_snippet() {
 # CMD_JSON (default ["sh"]). Leaves the rootfs at $tmp/bundle/rootfs for
 # engines that take a rootfs directory.
 make_image_tar() {
-	local tar=$1 name=$2 cmd=${3:-'["sh"]'} dir=$tmp/image layer config
+	local tar=$1 name=$2 image_cmd=${3:-'["sh"]'} dir=$tmp/image layer config
 	[ -d "$tmp/bundle/rootfs" ] || "$here/make-bundle.sh" "$tmp/bundle" 2>/dev/null
 	mkdir -p "$dir"
 	tar -C "$tmp/bundle/rootfs" -cf "$dir/layer.tar" .
 	layer=$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)
 	mkdir "$dir/$layer"
 	mv "$dir/layer.tar" "$dir/$layer/layer.tar"
-	jq -cn --arg layer "sha256:$layer" --argjson cmd "$cmd" '{
+	jq -cn --arg layer "sha256:$layer" --argjson cmd "$image_cmd" '{
 		architecture: "amd64", os: "linux",
 		config: {Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: $cmd},
 		rootfs: {type: "layers", diff_ids: [$layer]}

@@ -9,12 +9,7 @@ podman_() {
 }
 
 e_setup() {
-	for tool in podman conmon; do
-		command -v "$tool" >/dev/null || {
-			echo "engine-test: $tool not found (apt-get install podman conmon)" >&2
-			return 1
-		}
-	done
+	require_tools "podman conmon" podman conmon || return 1
 	# Podman insists on a few host paths whatever its configuration (the
 	# blob info cache of `podman load`, the network run dir).
 	remember_host_dirs /var/lib/containers /run/containers
@@ -67,44 +62,16 @@ e_teardown() {
 	fi
 }
 
-# Podman's flags for the matrix's options.
-podman_options() {
-	local option
-	for option in "$@"; do
-		case $option in
-		tty) echo -t ;;
-		memory=*) echo --memory "${option#memory=}" ;;
-		pids=*) echo --pids-limit "${option#pids=}" ;;
-		user=*) echo --user "${option#user=}" ;;
-		read-only) echo --read-only ;;
-		cap-drop-all) echo --cap-drop ALL ;;
-		pid-host) echo --pid host ;;
-		cgroup-view) ;; # Podman mounts it anyway
-		*) echo "podman: unknown option $option" >&2; return 1 ;;
-		esac
-	done
-}
-
-# Splits "OPTION... -- CMD..." into $opts (Podman's flags) and $cmd.
-split_options() {
-	local given=()
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do given+=("$1"); shift; done
-	shift
-	# shellcheck disable=SC2207 # the flags are single words
-	opts=($(podman_options "${given[@]}"))
-	cmd=("$@")
-}
-
 e_run() {
-	local opts cmd
-	split_options "$@"
+	local given opts cmd
+	split_options docker_cli_options "$@"
 	podman_ run --rm --network none "${opts[@]}" "$image" "${cmd[@]}"
 }
 
 e_run_detached() {
-	local name=$1 opts cmd
+	local name=$1 given opts cmd
 	shift
-	split_options "$@"
+	split_options docker_cli_options "$@"
 	podman_ run -d --name "$name" --network none "${opts[@]}" "$image" "${cmd[@]}" >/dev/null
 }
 
