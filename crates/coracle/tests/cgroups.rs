@@ -121,6 +121,39 @@ fn default_cgroups_path_gets_the_limits() {
 }
 
 #[test]
+fn the_default_parent_goes_with_its_last_container() {
+    if skip_unless_coracle("/coracle is coracle's default parent")
+        || skip_unless_env(
+            &[CgEnv::V1, CgEnv::V2],
+            "systemd places containers in scopes",
+        )
+    {
+        return;
+    }
+    let t = Test::new();
+    let b = t.bundle(&["sleep", "1000"]);
+    // The first container makes /coracle (when no other test's holds it),
+    // the second shares it, and the first is deleted first: the second,
+    // the last one out, must take /coracle with it.
+    let first = t.create_cg(&b);
+    let second = t.create_cg(&b);
+    first.force_delete();
+    second.force_delete();
+    for (_, mount) in cgroup_mounts() {
+        let parent = mount.join("coracle");
+        let Ok(entries) = fs::read_dir(&parent) else {
+            continue; // gone, as it should be
+        };
+        let children = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .count();
+        // Another test's container may still be in it; empty, it leaked.
+        assert!(children > 0, "{} left empty", parent.display());
+    }
+}
+
+#[test]
 fn memory_limits() {
     let t = Test::new();
     let place = cg_place(&t);

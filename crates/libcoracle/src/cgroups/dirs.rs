@@ -74,6 +74,18 @@ fn create_error(path: &Path, source: io::Error) -> CgroupError {
     }
 }
 
+/// How many levels, from the container's directory upwards, go with it at
+/// removal: those `make_dirs` made, and the `owned` ones of coracle's own
+/// default parent, once it made the container's directory (a directory
+/// that was there before is never coracle's to remove).
+pub(crate) fn removable_levels(made: usize, owned: usize) -> usize {
+    if made == 0 {
+        0
+    } else {
+        made.max(owned)
+    }
+}
+
 /// The number of levels from `top` down to `dir`, both included.
 pub(crate) fn depth_below(dir: &Path, top: &Path) -> usize {
     dir.strip_prefix(top)
@@ -123,6 +135,14 @@ pub(crate) fn remove_created_parents(dir: &Path, created: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_parent_goes_with_the_last_container() {
+        assert_eq!(removable_levels(1, 2), 2);
+        assert_eq!(removable_levels(2, 2), 2);
+        assert_eq!(removable_levels(0, 2), 0);
+        assert_eq!(removable_levels(3, 0), 3);
+    }
 
     #[test]
     fn depth_counts_levels_from_the_top_made() {

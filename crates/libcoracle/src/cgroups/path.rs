@@ -18,6 +18,8 @@ pub(crate) struct CgroupsPath {
     /// The components joined with `/`, without a leading `/`; none of them is
     /// empty, `.` or `..`, so the path cannot leave where it starts.
     components: String,
+    /// Whether it is the default, `/coracle/<id>`, whose parent is coracle's.
+    default: bool,
 }
 
 impl CgroupsPath {
@@ -53,7 +55,20 @@ impl CgroupsPath {
         Ok(CgroupsPath {
             absolute,
             components: components.to_owned(),
+            default: cgroups_path.is_none(),
         })
+    }
+
+    /// How many levels of the path, from the container's own directory
+    /// upwards, are coracle's whoever made them: both of `/coracle/<id>`,
+    /// so that the last container out removes `/coracle` too; none of a
+    /// path the config gave (only what coracle made of it goes).
+    pub(crate) fn owned_levels(&self) -> usize {
+        if self.default {
+            2
+        } else {
+            0
+        }
     }
 
     /// The container's cgroup relative to a hierarchy's mount point, given

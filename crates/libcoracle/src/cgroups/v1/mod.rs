@@ -11,7 +11,9 @@ mod devices;
 mod stats;
 
 use super::control::{read_control, write, write_control};
-use super::dirs::{ensure_no_process, make_dirs, remove_busy_dir, remove_created_parents};
+use super::dirs::{
+    ensure_no_process, make_dirs, removable_levels, remove_busy_dir, remove_created_parents,
+};
 use super::mountinfo::Hierarchy;
 use super::oom::OomWatcher;
 use super::path::CgroupsPath;
@@ -43,6 +45,10 @@ struct Planned {
     mount_point: PathBuf,
     /// The container's cgroup directory in it.
     dir: PathBuf,
+    /// Levels of `dir` that are coracle's whoever made them
+    /// ([`CgroupsPath::owned_levels`]).
+    #[serde(default)]
+    owned_levels: usize,
 }
 
 impl Planned {
@@ -129,6 +135,7 @@ fn plan_hierarchy(
         controllers: hierarchy.controllers.clone(),
         dir: mount_point.join(below),
         mount_point,
+        owned_levels: path.owned_levels(),
     });
     Ok(())
 }
@@ -235,7 +242,7 @@ impl V1Cgroup {
             self.hierarchies.push(Joined {
                 controllers: planned.controllers.clone(),
                 path: planned.dir.clone(),
-                created,
+                created: removable_levels(created, planned.owned_levels),
             });
             if created == 0 {
                 ensure_no_process(&planned.dir)?;
@@ -323,7 +330,7 @@ impl V1Cgroup {
         self.hierarchies.push(Joined {
             controllers: planned.controllers,
             path: planned.dir,
-            created,
+            created: removable_levels(created, planned.owned_levels),
         });
         self.move_processes(&procs)
     }

@@ -14,7 +14,7 @@ mod stats;
 use super::bpf::device_program;
 use super::control::{read_control, write, write_control};
 use super::devices::{effective_rules, DeviceRule};
-use super::dirs::{ensure_no_process, make_dirs, remove_created_parents};
+use super::dirs::{ensure_no_process, make_dirs, removable_levels, remove_created_parents};
 use super::mountinfo::Unified;
 use super::oom::OomWatcher;
 use super::path::CgroupsPath;
@@ -45,6 +45,9 @@ pub(crate) struct V2Plan {
     /// Controllers and the field that needs each.
     controllers: Vec<(String, String)>,
     resources: ResourcePlan,
+    /// Levels of `dir` that are coracle's whoever made them
+    /// ([`CgroupsPath::owned_levels`]).
+    owned_levels: usize,
 }
 
 impl V2Plan {
@@ -63,6 +66,7 @@ impl V2Plan {
             mount_point,
             controllers: controllers_used(&resources),
             resources,
+            owned_levels: path.owned_levels(),
         })
     }
 }
@@ -95,7 +99,7 @@ impl V2Cgroup {
         let cgroup = V2Cgroup::from_record(&V2Record {
             path: plan.dir.clone(),
             mount_point: plan.mount_point.clone(),
-            created,
+            created: removable_levels(created, plan.owned_levels),
         });
         match cgroup.set_up(plan) {
             Ok(()) => Ok(cgroup),
