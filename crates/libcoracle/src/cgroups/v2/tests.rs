@@ -342,10 +342,13 @@ fn stats_and_out_of_memory_events() {
     scratch.children[0].kill().unwrap();
     scratch.children[0].wait().unwrap();
 
-    let mut watcher = cgroup.oom_events().unwrap();
-    assert_eq!(watcher.read().unwrap(), OomEvents::default());
+    // The watcher starts with the prober waiting inside, as `events` starts
+    // with a container's init: "gone" is the populated cgroup emptied, and a
+    // watcher made on an empty cgroup may never see it populated.
     let prober = Prober::spawn(r#"x=$(head -c 50000000 /dev/zero | tr "\0" a); echo survived"#);
     cgroup.add_process(prober.pid()).unwrap();
+    let mut watcher = cgroup.oom_events().unwrap();
+    assert_eq!(watcher.read().unwrap(), OomEvents::default());
     assert_eq!(prober.run(), "");
     // Generous bounds, not timing assertions: the events are already due.
     // The kill and the emptied cgroup come in one read or in two.
