@@ -120,6 +120,25 @@ fn exec_user_and_groups() {
 }
 
 #[test]
+fn exec_user_without_a_group_keeps_the_containers_group() {
+    let t = Test::new();
+    let mut b = t.bundle(&["sleep", "1000"]);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let c = t.create(&b);
+    c.start();
+    wait_for_comm(c.pid, "sleep");
+    let out = c
+        .rt(
+            &["exec", "--user", "1001"],
+            &["grep", "-E", "^(Uid|Gid):", "/proc/self/status"],
+        )
+        .ok();
+    let f = status_fields(&out.stdout);
+    assert_eq!(f["Uid"].split_whitespace().collect::<Vec<_>>(), ["1001"; 4]);
+    assert_eq!(f["Gid"].split_whitespace().collect::<Vec<_>>(), ["1000"; 4]);
+}
+
+#[test]
 fn exec_cap_adds_a_capability() {
     let t = Test::new();
     let c = running(&t);

@@ -211,7 +211,10 @@ fn exec_process(base: &Process, options: &ExecOptions) -> Result<Process, Error>
     }
     if let Some((uid, gid)) = options.user {
         process.user.uid = uid;
-        process.user.gid = gid.unwrap_or(0);
+        // As runc: a uid alone keeps the container's group, never root's.
+        if let Some(gid) = gid {
+            process.user.gid = gid;
+        }
     }
     process
         .user
