@@ -13,6 +13,13 @@ fn running(t: &Test) -> Container<'_> {
     let mut b = t.bundle(&["sleep", "1000"]);
     b.config["hostname"] = json!("exec-host");
     b.config["process"]["env"] = json!([PATH_ENV, "FROM_CONFIG=config-value"]);
+    // Root-owned, mode 0700: only root may enter it.
+    b.mount(json!({
+        "destination": "/secret",
+        "type": "tmpfs",
+        "source": "tmpfs",
+        "options": ["mode=700"]
+    }));
     let c = t.create(&b);
     c.start();
     wait_for_comm(c.pid, "sleep");
@@ -99,6 +106,14 @@ fn exec_cwd() {
         "/etc\n"
     );
     assert_eq!(c.exec(&["pwd"]).ok().stdout, "/\n");
+    let out = c
+        .rt(&["exec", "--cwd", "/bin"], &["./echo", "relative"])
+        .ok();
+    assert_eq!(out.stdout, "relative\n");
+    let out = c
+        .rt(&["exec", "--cwd", "/secret", "--user", "1000"], &["pwd"])
+        .ok();
+    assert_eq!(out.stdout, "/secret\n");
 }
 
 #[test]

@@ -56,6 +56,49 @@ fn cwd_is_created_when_missing() {
     b.config["process"]["cwd"] = json!("/new/work/dir");
     let out = t.run(&b).ok();
     assert_eq!(out.stdout, "/new/work/dir\n");
+    assert!(b.rootfs().join("new/work/dir").is_dir());
+}
+
+#[test]
+fn cwd_is_created_under_a_read_only_root() {
+    let t = Test::new();
+    let mut b = t.bundle(&["pwd"]);
+    b.config["root"]["readonly"] = json!(true);
+    b.config["process"]["cwd"] = json!("/made/before/read-only");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout, "/made/before/read-only\n");
+}
+
+/// A root-owned directory of mode 0700 at `/secret`, which only root may
+/// enter.
+fn with_root_only_dir(b: &mut Bundle) {
+    b.mount(json!({
+        "destination": "/secret",
+        "type": "tmpfs",
+        "source": "tmpfs",
+        "options": ["mode=700"]
+    }));
+}
+
+#[test]
+fn cwd_is_entered_before_the_user_switch() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    with_root_only_dir(&mut b);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.config["process"]["cwd"] = json!("/secret");
+    b.sh("pwd; id -u; ls . 2>/dev/null || echo cannot-list");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout, "/secret\n1000\ncannot-list\n");
+}
+
+#[test]
+fn a_relative_executable_is_found_from_the_cwd() {
+    let t = Test::new();
+    let mut b = t.bundle(&["./echo", "from-bin"]);
+    b.config["process"]["cwd"] = json!("/bin");
+    let out = t.run(&b).ok();
+    assert_eq!(out.stdout, "from-bin\n");
 }
 
 #[test]

@@ -150,9 +150,12 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
         cgroup2_dir: args.cgroup2_dir.as_deref(),
         cgroup_views: &args.cgroup_views,
         cgroup_ns: plan.namespaces.has(Kind::Cgroup),
-        console: None,
     };
     plan.rootfs.mount_all(&env).map_err(step("mounts"))?;
+    // As runc: a missing cwd is made, while the root is still writable.
+    plan.rootfs
+        .make_dir(&plan.process.cwd)
+        .map_err(step("process.cwd"))?;
     trace.phase("mounts");
     let pty = match &args.console_socket {
         Some(socket) => Some(open_console(plan, socket.as_fd())?),
@@ -175,7 +178,6 @@ fn prepare_init(args: &InitArgs<'_>) -> Result<Ready, StepError> {
     let own_fds = sys::fs::openat(None, c"/proc/self/fd", libc::O_PATH | libc::O_DIRECTORY, 0)
         .map_err(step("open /proc/self/fd"))?;
     plan.rootfs.enter().map_err(step("pivot_root"))?;
-    make_cwd(&plan.process);
     trace.phase("pivot and masked paths");
     let exe = become_process(
         &plan.process,
@@ -235,18 +237,6 @@ fn become_namespace_root() -> Result<(), StepError> {
     sys::process::setresgid(0)
         .map_err(step("become root of the user namespace (gid 0 mapped?)"))?;
     sys::process::setresuid(0).map_err(step("become root of the user namespace (uid 0 mapped?)"))
-}
-
-/// Creates the process's cwd when the rootfs lacks it, as runc does. A
-/// failure shows up as the cwd step's error.
-fn make_cwd(process: &ProcessPlan) {
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::DirBuilderExt;
-    let cwd = std::ffi::OsStr::from_bytes(process.cwd.as_bytes());
-    let _ = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(cwd);
 }
 
 /// Opens the container's pty, hands its master to the console socket and
@@ -310,8 +300,9 @@ fn exchange_create_hooks(plan: &Plan, channel: &Channel) -> Result<Option<String
 }
 
 /// The last steps before `execve`, shared by the init and `exec`: limits,
-/// the executable, the terminal, scheduling, personality and memory
-/// policy, security labels, the identity, the cwd, the descriptors, and
+/// the cwd (as root; again as the user if root was refused) and the
+/// executable found from it, the terminal, scheduling, personality and memory
+/// policy, security labels, the identity, the descriptors, and
 /// the seccomp filter when it cannot wait until just before `execve`.
 /// A filter's notify listener is sent to the runtime over `channel`.
 fn become_process(
@@ -322,9 +313,13 @@ fn become_process(
     channel: &Channel,
 ) -> Result<CString, StepError> {
     process.apply_rlimits().map_err(step("rlimits"))?;
-    let exe = process
-        .resolve_executable()
-        .map_err(step("find the executable"))?;
+    // The cwd first, as root, who may enter what the user may not; a
+    // relative executable is then found from there.
+    let exe = match process.enter_cwd() {
+        Ok(()) => Some(find_executable(process)?),
+        Err(err) if matches!(err.errno(), libc::EACCES | libc::EPERM) => None,
+        Err(err) => return Err(step("cwd")(err)),
+    };
     if let Some(pty) = pty {
         terminal::become_controlling(&pty.peer).map_err(step("terminal"))?;
     }
@@ -349,9 +344,22 @@ fn become_process(
     if let Some((filter, SeccompAt::AfterUser)) = at {
         install_seccomp(filter, channel)?;
     }
-    process.enter_cwd().map_err(step("cwd"))?;
+    let exe = match exe {
+        Some(exe) => exe,
+        // Some filesystems (NFS with root squashing) let in the user only.
+        None => {
+            process.enter_cwd().map_err(step("cwd"))?;
+            find_executable(process)?
+        }
+    };
     keep_only_passed_fds(passed_fds)?;
     Ok(exe)
+}
+
+fn find_executable(process: &ProcessPlan) -> Result<CString, StepError> {
+    process
+        .resolve_executable()
+        .map_err(step("find the executable"))
 }
 
 /// When the seccomp filter goes in: as late as possible, so that the

@@ -117,9 +117,6 @@ pub struct MountEnv<'a> {
     pub cgroup2_dir: Option<&'a Path>,
     /// Whether the container has its own cgroup namespace.
     pub cgroup_ns: bool,
-    /// The pty peer to bind on `/dev/console`, when `terminal` is true and
-    /// it is already open (see also [`RootfsPlan::bind_console`]).
-    pub console: Option<BorrowedFd<'a>>,
 }
 
 /// The rootfs work of one container, checked and pre-parsed.
@@ -163,8 +160,8 @@ impl RootfsPlan {
     /// Container side, in the new mount namespace, before the
     /// createContainer hooks: makes `/` private (or slave, per
     /// `rootfsPropagation`), binds the rootfs onto itself, performs every
-    /// mount in config order, then populates `/dev` (devices, links,
-    /// `/dev/console` when `env.console` is set). Needs the host's `/proc`
+    /// mount in config order, then populates `/dev` (devices and
+    /// links). Needs the host's `/proc`
     /// (mounts target `/proc/self/fd/N`). Call once.
     pub fn mount_all(&self, env: &MountEnv<'_>) -> Result<(), RootfsError> {
         if self.root_fd.get().is_some() {
@@ -180,9 +177,6 @@ impl RootfsPlan {
         }
         if self.dev_links {
             devices::populate(root, self)?;
-        }
-        if let Some(peer) = env.console {
-            devices::bind_console(root, peer)?;
         }
         Ok(())
     }
@@ -202,6 +196,25 @@ impl RootfsPlan {
     /// `rootfsPropagation`, and changes directory to `/`.
     pub fn enter(&self) -> Result<(), RootfsError> {
         pivot::enter(self, self.root()?)
+    }
+
+    /// Creates the directory `path` (absolute in the container, e.g.
+    /// `process.cwd`) and its missing parents inside the rootfs, each by
+    /// descriptor from its parent, after [`RootfsPlan::mount_all`] and before
+    /// [`RootfsPlan::enter`] can make the root read-only.
+    pub fn make_dir(&self, path: &CStr) -> Result<(), RootfsError> {
+        let bytes = path.to_bytes();
+        let start = bytes.iter().take_while(|&&b| b == b'/').count();
+        if start == bytes.len() {
+            return Ok(()); // the root itself
+        }
+        let rel = CString::new(&bytes[start..]).expect("a CStr holds no NUL byte");
+        paths::open_dir_creating(self.root()?, &rel, 0)
+            .map(drop)
+            .map_err(|e| {
+                let shown = String::from_utf8_lossy(bytes);
+                RootfsError::os(format!("create {shown} in the rootfs"), e)
+            })
     }
 
     /// Opens `path` (relative, e.g. `dev/ptmx`) inside the rootfs with

@@ -234,7 +234,6 @@ fn full_container_setup() {
             cgroup2_dir: None,
             cgroup_views: &views,
             cgroup_ns: false,
-            console: None,
         };
         plan.mount_all(&env).map_err(|e| e.to_string())?;
         console_checks(&plan)?;
@@ -375,7 +374,6 @@ fn planted_symlinks_stay_inside_the_rootfs() {
             cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
-            console: None,
         };
         let err = plan.mount_all(&env).unwrap_err();
         ensure(
@@ -402,7 +400,6 @@ fn planted_symlinks_stay_inside_the_rootfs() {
             cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
-            console: None,
         };
         let err = plan2.mount_all(&env).unwrap_err().to_string();
         ensure(err.starts_with("open the directory of /mnt/evil: "), err)
@@ -438,7 +435,6 @@ fn tmpcopyup_file_binds_and_no_pivot() {
             cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
-            console: None,
         };
         plan.mount_all(&env).map_err(|e| e.to_string())?;
         plan.enter().map_err(|e| e.to_string())?;
@@ -487,7 +483,6 @@ fn cgroup_namespace_mounts_own_hierarchy() {
             cgroup2_dir: None,
             cgroup_views: &views,
             cgroup_ns: true,
-            console: None,
         };
         plan.mount_all(&env).map_err(|e| e.to_string())?;
         plan.enter().map_err(|e| e.to_string())?;
@@ -586,7 +581,6 @@ fn user_namespace_falls_back_to_binds() {
             cgroup2_dir: None,
             cgroup_views: &[],
             cgroup_ns: false,
-            console: None,
         };
         plan.mount_all(&env).map_err(|e| e.to_string())?;
         plan.enter().map_err(|e| e.to_string())?;
