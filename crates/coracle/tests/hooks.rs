@@ -175,7 +175,10 @@ fn runtime_hooks_stay_in_the_runtime_pid_namespace_when_joining_one() {
 fn hooks_get_the_state_on_stdin() {
     let t = Test::new();
     let (mut b, log) = bundle_with_all_hooks(&t);
-    b.config["annotations"] = json!({"hook.test": "1"});
+    // Far longer than one channel packet: the container-side hooks get it
+    // whole too.
+    let big = "x".repeat(40_000);
+    b.config["annotations"] = json!({"hook.test": "1", "hook.big": big});
     let c = t.create(&b);
     c.start();
     wait_for_comm(c.pid, "sleep");
@@ -196,6 +199,7 @@ fn hooks_get_the_state_on_stdin() {
         assert!(st["ociVersion"].is_string(), "{kind}: {st}");
         assert!(st["status"].is_string(), "{kind}: {st}");
         assert_eq!(st["annotations"]["hook.test"], "1", "{kind}: {st}");
+        assert_eq!(st["annotations"]["hook.big"], big.as_str(), "{kind}");
     }
     // "For hooks executed in the runtime namespace, it is the pid as seen by
     // the runtime."

@@ -1,6 +1,8 @@
 //! The channel between the runtime and a process it starts in a container
 //! (the init, or an exec'd process): one `SOCK_SEQPACKET` socket pair, small
-//! binary messages, no JSON.
+//! binary messages, no JSON. A message too long for one packet (a state
+//! document with large annotations) travels in a memfd sent with a packet
+//! that says so: nothing is ever cut.
 //!
 //! The child reports the step that failed and its errno; the runtime tells
 //! the child when the steps only it can do (cgroup, id maps, hooks) are done.
@@ -8,7 +10,8 @@
 //! channel closing.
 
 use crate::sys;
-use std::io;
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use thiserror::Error;
 
@@ -68,6 +71,9 @@ const TAG_FAILED: u8 = 5;
 const TAG_CGROUP_JOINED: u8 = 6;
 const TAG_LISTENER: u8 = 7;
 const TAG_UNSHARED: u8 = 8;
+/// The message is in the memfd sent with this one-byte packet.
+const TAG_IN_MEMFD: u8 = 9;
+/// The longest message sent inline, and the receive buffer.
 const MAX_MESSAGE: usize = 16 * 1024;
 
 /// One end of the channel.
@@ -81,16 +87,25 @@ impl Channel {
         Ok((Channel(a), Channel(b)))
     }
 
-    /// Sends one message.
+    /// Sends one message, in a memfd when it is longer than a packet.
     pub fn send(&self, message: &Message) -> Result<(), ChannelError> {
         let bytes = encode(message);
-        sys::socket::send_with_fds(self.0.as_fd(), &bytes, &[])?;
+        if bytes.len() <= MAX_MESSAGE {
+            sys::socket::send_with_fds(self.0.as_fd(), &bytes, &[])?;
+            return Ok(());
+        }
+        let spilled = spill(&bytes)?;
+        sys::socket::send_with_fds(self.0.as_fd(), &[TAG_IN_MEMFD], &[spilled.as_raw_fd()])?;
         Ok(())
     }
 
-    /// Sends one message with a descriptor.
+    /// Sends one short message (a few bytes: none that needs a memfd) with
+    /// a descriptor.
     pub fn send_fd(&self, message: &Message, fd: BorrowedFd<'_>) -> Result<(), ChannelError> {
         let bytes = encode(message);
+        if bytes.len() > MAX_MESSAGE {
+            return Err(ChannelError::Malformed);
+        }
         sys::socket::send_with_fds(self.0.as_fd(), &bytes, &[fd.as_raw_fd()])?;
         Ok(())
     }
@@ -115,7 +130,14 @@ impl Channel {
         if len == 0 {
             return Err(ChannelError::Closed);
         }
-        Ok((decode(&buf[..len])?, fd))
+        match (&buf[..len], fd) {
+            ([TAG_IN_MEMFD], Some(spilled)) => {
+                let mut whole = Vec::new();
+                File::from(spilled).read_to_end(&mut whole)?;
+                Ok((decode(&whole)?, None))
+            }
+            (bytes, fd) => Ok((decode(bytes)?, fd)),
+        }
     }
 
     /// Receives a message and expects it to be `expected`; a `Failed`
@@ -140,7 +162,6 @@ fn encode(message: &Message) -> Vec<u8> {
         Message::Failed { errno, message } => {
             let mut out = tagged(TAG_FAILED, &errno.to_le_bytes());
             out.extend_from_slice(message.as_bytes());
-            out.truncate(MAX_MESSAGE);
             out
         }
     }
@@ -150,8 +171,16 @@ fn tagged(tag: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + payload.len());
     out.push(tag);
     out.extend_from_slice(payload);
-    out.truncate(MAX_MESSAGE);
     out
+}
+
+/// A memfd holding `bytes`, its offset back at the start for the reader
+/// (sent descriptors share the offset).
+fn spill(bytes: &[u8]) -> io::Result<File> {
+    let mut file = File::from(sys::fs::memfd_sealable(c"coracle-message")?);
+    file.write_all(bytes)?;
+    file.rewind()?;
+    Ok(file)
 }
 
 fn decode(bytes: &[u8]) -> Result<Message, ChannelError> {
@@ -198,5 +227,17 @@ mod tests {
         }
         drop(child);
         assert!(matches!(parent.recv(), Err(ChannelError::Closed)));
+    }
+
+    #[test]
+    fn a_message_longer_than_a_packet_arrives_whole() {
+        let (parent, child) = Channel::pair().unwrap();
+        let state = format!(r#"{{"annotations":{{"big":"{}"}}}}"#, "x".repeat(300_000));
+        parent.send(&Message::HooksDone(state.clone())).unwrap();
+        let (message, fd) = child.recv_with_fd().unwrap();
+        assert_eq!(message, Message::HooksDone(state));
+        assert!(fd.is_none());
+        child.send(&Message::Go).unwrap();
+        assert_eq!(parent.recv().unwrap(), Message::Go);
     }
 }
