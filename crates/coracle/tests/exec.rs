@@ -316,6 +316,22 @@ fn exec_detach_with_pid_file() {
 }
 
 #[test]
+fn exec_whose_pid_file_cannot_be_written_leaves_no_process() {
+    let t = Test::new();
+    let c = running(&t);
+    let pid_file = t.dir.join("no-such-dir/exec.pid");
+    for detach in [&["--detach"][..], &[]] {
+        let mut args = vec!["exec", "--pid-file", pid_file.to_str().unwrap()];
+        args.extend(detach);
+        args.extend([c.id.as_str(), "sleep", "777"]);
+        t.rt(&args).fails_with_one_line();
+        let ps = c.rt(&["ps", "--format", "json"], &[]).ok();
+        let pids: Vec<i32> = serde_json::from_str(&ps.stdout).unwrap();
+        assert_eq!(pids, [c.pid], "{detach:?}");
+    }
+}
+
+#[test]
 fn exec_process_file() {
     let t = Test::new();
     let c = running(&t);

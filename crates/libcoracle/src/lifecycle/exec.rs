@@ -125,14 +125,20 @@ impl Runtime {
         };
         drop(child_channel);
         self.trace.phase("clone");
-        if let Err(err) = self.release_exec(&record, seccomp.as_ref(), &channel, pid) {
-            let _ = sys::process::kill(pid, libc::SIGKILL);
+        let released = self
+            .release_exec(&record, seccomp.as_ref(), &channel, pid)
+            .and_then(|()| {
+                self.trace.phase("exec");
+                match &options.pid_file {
+                    Some(path) => super::create::write_pid_file(path, pid),
+                    None => Ok(()),
+                }
+            });
+        if let Err(err) = released {
+            // A failed exec leaves no process behind, as runc's.
+            let _ = sys::process::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
             let _ = sys::process::wait_pid(pid, false);
             return Err(err);
-        }
-        self.trace.phase("exec");
-        if let Some(path) = &options.pid_file {
-            super::create::write_pid_file(path, pid)?;
         }
         if options.detach {
             return Ok(0);
