@@ -562,6 +562,25 @@ fn pause_and_resume_freeze_the_processes() {
     assert!(place.existing_dirs().is_empty());
 }
 
+#[test]
+fn a_created_container_can_be_paused_and_resumed() {
+    let t = Test::new();
+    let place = cg_place(&t);
+    let mut b = t.bundle(&[]);
+    b.cgroup(&place);
+    b.sh("echo started");
+    let c = t.create_cg(&b);
+    c.rt(&["pause"], &[]).ok();
+    assert_eq!(c.status(), "paused");
+    // Paused, it cannot start, as in runc.
+    c.rt(&["start"], &[]).fails_with_one_line();
+    c.rt(&["resume"], &[]).ok();
+    assert_eq!(c.status(), "created");
+    c.start();
+    c.wait_stopped();
+    assert_eq!(c.stdout(), "started\n");
+}
+
 /// Polls until `pid`'s state is one of `states` (bounded).
 #[track_caller]
 fn wait_for_state(pid: i32, states: &[char]) {

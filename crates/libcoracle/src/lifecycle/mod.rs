@@ -210,23 +210,25 @@ impl Runtime {
         }
     }
 
-    /// Pauses a running container (freezes all its processes).
+    /// Pauses a created or running container (freezes all its processes),
+    /// as runc does.
     pub fn pause(&self, id: &str) -> Result<(), Error> {
         let dir = self.root.open(id)?;
         let record = dir.load()?;
         let status = self.status_of(&record, dir.fifo_exists());
-        if status != Status::Running {
+        if !matches!(status, Status::Created | Status::Running) {
             return Err(wrong_state(
                 id,
                 status,
-                "only a running container can be paused",
+                "only a created or running container can be paused",
             ));
         }
         crate::cgroups::Cgroup::from_record(&record.cgroup).set_frozen(true)?;
         Ok(())
     }
 
-    /// Resumes a paused container.
+    /// Resumes a paused container; it is created or running again, as
+    /// before the pause.
     pub fn resume(&self, id: &str) -> Result<(), Error> {
         let dir = self.root.open(id)?;
         let record = dir.load()?;
@@ -242,10 +244,11 @@ impl Runtime {
         Ok(())
     }
 
-    /// The status of a recorded container, paused included.
+    /// The status of a recorded container, paused included (a frozen
+    /// created container is paused too, as in runc).
     fn status_of(&self, record: &Record, fifo_exists: bool) -> Status {
         let status = record.status(fifo_exists);
-        if status == Status::Running
+        if matches!(status, Status::Created | Status::Running)
             && crate::cgroups::Cgroup::from_record(&record.cgroup)
                 .is_frozen()
                 .unwrap_or(false)
