@@ -51,7 +51,7 @@ _coracle_value() {
 	' --root') _coracle_dirs "$3" ;;
 	' --log') _coracle_files "$3" ;;
 	' --log-format') _coracle_words 'text json' "$3" ;;
-	' --cgroup-manager') _coracle_words 'cgroupfs systemd disabled' "$3" ;;
+	' --cgroup-manager') _coracle_words 'cgroupfs systemd' "$3" ;;
 	' --rootless') _coracle_words 'true false auto' "$3" ;;
 	'create -b' | 'create --bundle') _coracle_dirs "$3" ;;
 	'create --pid-file') _coracle_files "$3" ;;

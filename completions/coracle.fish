@@ -150,7 +150,7 @@ complete -c coracle -n '__coracle_flags_of -' -l log -r -F -d 'append log lines 
 complete -c coracle -n '__coracle_flags_of -' -l log-format -x -a 'text json' -d 'format of the log lines'
 complete -c coracle -n '__coracle_flags_of -' -l debug -d 'log the time each phase of the command takes'
 complete -c coracle -n '__coracle_flags_of -' -l systemd-cgroup -d 'manage cgroups through systemd'
-complete -c coracle -n '__coracle_flags_of -' -l cgroup-manager -x -a 'cgroupfs systemd disabled' -d 'cgroup manager; systemd is --systemd-cgroup'
+complete -c coracle -n '__coracle_flags_of -' -l cgroup-manager -x -a 'cgroupfs systemd' -d 'cgroup manager; systemd is --systemd-cgroup'
 complete -c coracle -n '__coracle_flags_of -' -l rootless -x -a 'true false auto' -d 'accepted for compatibility; ignored'
 complete -c coracle -n '__coracle_flags_of -' -s v -l version -d 'print the version'
 complete -c coracle -n '__coracle_flags_of -' -s h -l help -d 'show this help'

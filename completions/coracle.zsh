@@ -263,7 +263,7 @@ _coracle() {
 		'--log-format=[format of the log lines]:FORMAT:(text json)' \
 		'--debug[log the time each phase of the command takes]' \
 		'--systemd-cgroup[manage cgroups through systemd]' \
-		'--cgroup-manager=[cgroup manager; systemd is --systemd-cgroup]:MANAGER:(cgroupfs systemd disabled)' \
+		'--cgroup-manager=[cgroup manager; systemd is --systemd-cgroup]:MANAGER:(cgroupfs systemd)' \
 		'--rootless=[accepted for compatibility; ignored]:VALUE:(true false auto)' \
 		'(- : *)-v[print the version]' \
 		'(- : *)--version[print the version]' \

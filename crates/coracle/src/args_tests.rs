@@ -253,8 +253,8 @@ fn global_defaults_and_engine_flags() {
         (m.value("root"), m.value("log"), at),
         (Some("/run/coracle"), None, 0)
     );
-    let (m, _) = global("--cgroup-manager disabled --rootless=false --systemd-cgroup ps id");
-    assert_eq!(m.value("cgroup-manager"), Some("disabled"));
+    let (m, _) = global("--cgroup-manager systemd --rootless=false --systemd-cgroup ps id");
+    assert_eq!(m.value("cgroup-manager"), Some("systemd"));
     assert!(m.is_on("systemd-cgroup"));
     let (m, at) = global("-v");
     assert!(m.is_on("version"));
@@ -265,6 +265,12 @@ fn global_defaults_and_engine_flags() {
 fn global_flags_are_checked() {
     let e = parse_global(&words("--bundle b create id")).unwrap_err();
     assert_eq!(e.to_string(), "unknown flag --bundle for coracle");
+    // crun's "disabled" (no cgroup) is refused, not quietly ignored.
+    let e = parse_global(&words("--cgroup-manager disabled list")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value 'disabled' for --cgroup-manager: expected one of cgroupfs, systemd"
+    );
     let e = parse_global(&words("--cgroup-manager nope list")).unwrap_err();
     assert!(matches!(
         e,

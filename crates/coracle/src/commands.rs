@@ -109,8 +109,6 @@ impl Error {
 pub fn runtime(global: &Matches, caller_fds: CallerFds) -> Runtime {
     let root = global.value("root").unwrap_or_default();
     let mut runtime = Runtime::new(PathBuf::from(root));
-    // `--cgroup-manager disabled` (Podman) has no library switch yet; it
-    // falls back to cgroupfs.
     let systemd =
         global.is_on("systemd-cgroup") || global.value("cgroup-manager") == Some("systemd");
     runtime.set_systemd_cgroup(systemd);

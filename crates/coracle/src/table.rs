@@ -205,7 +205,8 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
         "cgroup manager; systemd is --systemd-cgroup",
     )
     .with_default("cgroupfs")
-    .choices(&["cgroupfs", "systemd", "disabled"]),
+    // Not crun's "disabled": every container gets a cgroup of its own.
+    .choices(&["cgroupfs", "systemd"]),
     Flag::value("rootless", "VALUE", "accepted for compatibility; ignored")
         .with_default("auto")
         .choices(&["true", "false", "auto"]),
