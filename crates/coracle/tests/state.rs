@@ -159,12 +159,24 @@ fn a_reused_pid_is_not_the_container() {
     }
     let b = t.bundle(&["true"]);
     let c = t.create(&b);
-    let mut stranger = std::process::Command::new("sleep")
-        .arg("1000")
-        .spawn()
-        .unwrap();
     let record_path = t.root.join(&c.id).join("state.json");
     let mut record: Value = serde_json::from_str(&read(&record_path)).unwrap();
+    // Start times count clock ticks: a process started in the init's tick
+    // would pass for it (as in runc); a real reuse of the pid cannot come
+    // that soon. Take a stranger of a later tick (bounded: a tick is 10 ms).
+    let init_start = record["start_time"].as_u64().expect("start_time recorded");
+    let mut stranger = loop {
+        let child = std::process::Command::new("sleep")
+            .arg("1000")
+            .spawn()
+            .unwrap();
+        if start_time_of(child.id()) != init_start {
+            break child;
+        }
+        let mut same_tick = child;
+        let _ = same_tick.kill();
+        let _ = same_tick.wait();
+    };
     record["pid"] = json!(stranger.id());
     fs::write(&record_path, record.to_string()).unwrap();
 
@@ -184,6 +196,13 @@ fn a_reused_pid_is_not_the_container() {
     let _ = stranger.wait();
     assert!(alive, "kill or start reached the process that took the pid");
     c.delete();
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
+fn start_time_of(pid: u32) -> u64 {
+    let stat = read(Path::new(&format!("/proc/{pid}/stat")));
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    after_comm.split(' ').nth(19).unwrap().parse().unwrap()
 }
 
 /// Commands on one container serialize on a lock of its state directory
