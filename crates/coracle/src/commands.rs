@@ -73,8 +73,8 @@ pub enum Error {
     BadResources {
         /// The file, or "standard input".
         path: PathBuf,
-        /// What is wrong with it.
-        source: serde_json::Error,
+        /// What is wrong with it, and in which field.
+        source: libcoracle::spec::DecodeError,
     },
     /// A flag coracle accepts only to explain that it cannot honour it.
     #[error("--{flag} is not supported: {why}")]

@@ -77,6 +77,23 @@ fn malformed_config_json() {
 }
 
 #[test]
+fn a_config_field_of_the_wrong_type_is_named() {
+    let t = Test::new();
+    let mut b = t.bundle(&["true"]);
+    b.config["process"]["user"]["uid"] = json!("x");
+    let out = t.try_create(&b, &[]).err().expect("created with uid \"x\"");
+    let out = out.fails_with_one_line();
+    assert!(t.state_entries().is_empty(), "{:?}", t.state_entries());
+    if is_coracle() {
+        assert!(
+            out.stderr
+                .contains("config.json: process.user.uid: invalid type: string \"x\""),
+            "the error names the field: {out}"
+        );
+    }
+}
+
+#[test]
 fn missing_config_json() {
     let t = Test::new();
     let b = t.bundle(&["true"]);

@@ -206,6 +206,13 @@ fn update_changes_live_limits() {
     assert!(out.stderr.contains("--memory"), "{out}");
     let out = update(&c, &["--resources", "-", "--pids-limit", "5"]).fails_with_one_line();
     assert!(out.stderr.contains("cannot be used together"), "{out}");
+    let out = update_stdin(&t, &c, &json!({"memory": {"limit": "x"}})).fails_with_one_line();
+    assert!(
+        out.stderr
+            .contains("standard input: memory.limit: invalid type: string \"x\""),
+        "{out}"
+    );
+    assert_limits(&place, &unlimited);
     let swappiness = json!({"memory": {"swappiness": 10}});
     let out = update_stdin(&t, &c, &swappiness);
     match cg_env() {

@@ -33,8 +33,8 @@ pub enum ConfigError {
     Parse {
         /// The path.
         path: PathBuf,
-        /// The parser's error, with line and column.
-        source: serde_json::Error,
+        /// The parser's error, with the field, line and column.
+        source: crate::spec::DecodeError,
     },
     /// A required field is missing.
     #[error("config.json: {0} is required")]
@@ -129,7 +129,7 @@ pub fn read_spec(bundle: &Path) -> Result<Spec, ConfigError> {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_slice(&bytes).map_err(|source| ConfigError::Parse { path, source })
+    crate::spec::decode(&bytes).map_err(|source| ConfigError::Parse { path, source })
 }
 
 /// Loads `BUNDLE/config.json` and validates all of it into a plan.

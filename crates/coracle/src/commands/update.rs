@@ -58,7 +58,7 @@ fn read_document(source: &str) -> Result<Resources, Error> {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_slice(&text).map_err(|source| Error::BadResources { path, source })
+    libcoracle::spec::decode(&text).map_err(|source| Error::BadResources { path, source })
 }
 
 /// The resources of runc's flags; a flag absent leaves its field absent

@@ -4,10 +4,12 @@
 //! These types only describe; they do not validate. The `config` module turns
 //! a [`Spec`] into a checked plan.
 
+mod decode;
 mod linux;
 mod state;
 mod template;
 
+pub use decode::{decode, DecodeError};
 pub use linux::*;
 pub use state::*;
 pub use template::default_spec;
