@@ -20,7 +20,6 @@
 
 mod bpf;
 mod control;
-mod cpulist;
 mod devices;
 mod dirs;
 mod mountinfo;

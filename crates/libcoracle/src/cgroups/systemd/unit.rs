@@ -2,10 +2,10 @@
 //! `slice:prefix:name`, unit names, the cgroup path of a slice, and the
 //! unit properties that carry the resources systemd knows.
 
-use super::super::cpulist;
 use super::super::resources::{Limit, ResourcePlan};
 use super::super::CgroupError;
 use super::dbus::Value;
+use crate::cpulist::CpuList;
 
 /// The field named in errors.
 const FIELD: &str = "linux.cgroupsPath";
@@ -213,14 +213,13 @@ pub(crate) fn resource_properties(r: &ResourcePlan, current: Current) -> Vec<(St
             add(name, value);
         }
     }
-    // A list the kernel would refuse is left to the cgroupfs write, whose
-    // error names the field.
     for (name, list) in [
         ("AllowedCPUs", &r.cpu.cpus),
         ("AllowedMemoryNodes", &r.cpu.mems),
     ] {
-        if let Some(mask) = list.as_deref().and_then(cpulist::bitmask) {
-            properties.push((name.to_owned(), Value::Bytes(mask)));
+        if let Some(list) = list {
+            let list = CpuList::parse(list).expect("the plan refuses lists that do not parse");
+            properties.push((name.to_owned(), Value::Bytes(list.bytes())));
         }
     }
     properties
@@ -305,7 +304,7 @@ mod tests {
                 property("MemoryMin", 4096),
             ]
         );
-        // cpuset lists as bitmasks; one the kernel refuses is not sent.
+        // cpuset lists as bitmasks (one that does not parse fails the plan).
         assert_eq!(
             resource_properties(
                 &plan(r#"{"cpu":{"cpus":"0-1,9","mems":"0"}}"#),
@@ -315,9 +314,6 @@ mod tests {
                 ("AllowedCPUs".to_owned(), Value::Bytes(vec![0b11, 0b10])),
                 ("AllowedMemoryNodes".to_owned(), Value::Bytes(vec![1])),
             ]
-        );
-        assert!(
-            resource_properties(&plan(r#"{"cpu":{"cpus":"3-1"}}"#), Current::default()).is_empty()
         );
         // A quota alone is per the scope's period, else systemd's default.
         let quota = plan(r#"{"cpu":{"quota":20000}}"#);
