@@ -296,6 +296,35 @@ fn cpu_and_cpuset() {
     );
 }
 
+/// A cpuset list that does not parse is refused with the configuration,
+/// before any cgroup or scope exists (the kernel or systemd would refuse it
+/// only later, or systemd not at all).
+#[test]
+fn unparsable_cpuset_lists_are_refused_before_anything_exists() {
+    let t = Test::new();
+    for (cpu, error) in [
+        (
+            json!({"cpus": "3-1"}),
+            "linux.resources.cpu.cpus: range 3-1 goes backwards",
+        ),
+        (json!({"mems": "0,,1"}), "linux.resources.cpu.mems: "),
+    ] {
+        let place = cg_place(&t);
+        let mut b = t.bundle(&["true"]);
+        b.cgroup(&place).resources(json!({ "cpu": cpu }));
+        let out = t.try_create_cg(&b).err().expect("create must fail");
+        let out = out.fails_with_one_line();
+        assert!(out.stderr.contains(error), "{out}");
+        assert!(place.existing_dirs().is_empty(), "cgroup left: {out}");
+        if let Some(unit) = &place.unit {
+            assert_eq!(
+                systemctl_show(unit, &["LoadState"])["LoadState"],
+                "not-found"
+            );
+        }
+    }
+}
+
 /// Real-time CPU bandwidth: written on cgroup v1, refused on v2 (which has
 /// none).
 #[test]

@@ -15,8 +15,6 @@ use serde_json::{json, Value};
 use std::fs;
 use std::path::Path;
 
-const SIGSYS: i32 = 31;
-
 #[test]
 fn errno_action_fails_the_call_with_its_errno() {
     let t = Test::new();
@@ -46,10 +44,8 @@ fn errno_action_without_errno_ret_means_eperm() {
 #[test]
 fn argument_conditions_select_the_calls() {
     let t = Test::new();
-    let mut b = t.bundle(&[]);
-    compile_helper(
+    let mut b = helper_bundle(
         &t,
-        &b,
         "sockets",
         r#"
 #include <errno.h>
@@ -126,10 +122,8 @@ fn kill_actions_kill_with_sigsys() {
 #[test]
 fn unknown_syscall_numbers_get_enosys() {
     let t = Test::new();
-    let mut b = t.bundle(&["nosys"]);
-    compile_helper(
+    let mut b = helper_bundle(
         &t,
-        &b,
         "nosys",
         r#"
 #include <errno.h>
@@ -148,17 +142,7 @@ int main(void) {
 "#,
     );
     // A refusing default: known calls get it, an unknown number ENOSYS.
-    b.config["linux"]["seccomp"] = json!({
-        "defaultAction": "SCMP_ACT_ERRNO",
-        "defaultErrnoRet": 1,
-        "architectures": ["SCMP_ARCH_X86_64"],
-        "syscalls": [{"names": [
-            "execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list",
-            "rseq", "prlimit64", "readlink", "readlinkat", "getrandom", "mprotect",
-            "uname", "newfstatat", "fstat", "write", "exit_group", "exit", "ioctl",
-            "mmap", "munmap", "futex", "rt_sigprocmask", "rt_sigaction"
-        ], "action": "SCMP_ACT_ALLOW"}]
-    });
+    b.config["linux"]["seccomp"] = refuse_but(&[]);
     let out = t.run(&b).ok();
     assert_eq!(
         out.stdout, "-1 Function not implemented\n-1 Operation not permitted\n",
@@ -178,10 +162,8 @@ fn tsync_flag_is_taken_and_the_processs_threads_are_filtered() {
         return;
     }
     let t = Test::new();
-    let mut b = t.bundle(&["threads"]);
-    compile_helper(
+    let mut b = helper_bundle(
         &t,
-        &b,
         "threads",
         r#"
 #include <errno.h>

@@ -10,8 +10,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const SIGSYS: i32 = 31;
-
 /// Runs `args` in a container of bundle `b` whose profile gives mkdir
 /// `action`.
 fn mkdir_with(t: &Test, b: &mut Bundle, action: &str, args: &[&str]) -> Out {
@@ -25,10 +23,8 @@ fn mkdir_with(t: &Test, b: &mut Bundle, action: &str, args: &[&str]) -> Out {
 #[test]
 fn trap_delivers_sigsys_to_the_process() {
     let t = Test::new();
-    let mut b = t.bundle(&[]);
-    compile_helper(
+    let mut b = helper_bundle(
         &t,
-        &b,
         "trapped",
         r#"
 #include <signal.h>
@@ -94,8 +90,7 @@ int main(void) {
 #[test]
 fn kill_thread_kills_the_thread_and_kill_process_the_process() {
     let t = Test::new();
-    let mut b = t.bundle(&[]);
-    compile_helper(&t, &b, "threaded", THREADED_MKDIR);
+    let mut b = helper_bundle(&t, "threaded", THREADED_MKDIR);
     for action in ["SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL"] {
         let out = mkdir_with(&t, &mut b, action, &["threaded"]).ok();
         assert_eq!(out.stdout, "main survived\n", "{action}: {out}");
@@ -147,8 +142,7 @@ int main(void) {
 #[test]
 fn x86_socket_and_ipc_rules_cover_their_multiplexers() {
     let t = Test::new();
-    let mut b = t.bundle(&["i386calls"]);
-    compile_helper(&t, &b, "i386calls", I386_CALLS);
+    let mut b = helper_bundle(&t, "i386calls", I386_CALLS);
     let out = t.run(&b).ok();
     assert!(
         out.stdout.lines().all(|l| l.ends_with(": ok")),
@@ -184,10 +178,8 @@ fn x86_socket_and_ipc_rules_cover_their_multiplexers() {
 #[test]
 fn conditions_on_one_argument_are_ored_with_all_the_others() {
     let t = Test::new();
-    let mut b = t.bundle(&[]);
-    compile_helper(
+    let mut b = helper_bundle(
         &t,
-        &b,
         "getppid_with",
         r#"
 #include <stdio.h>
@@ -241,10 +233,8 @@ fn syscalls_newer_than_libseccomp_are_known() {
         return;
     }
     let t = Test::new();
-    let mut b = t.bundle(&["newcalls"]);
-    compile_helper(
+    let mut b = helper_bundle(
         &t,
-        &b,
         "newcalls",
         r#"
 #include <errno.h>
@@ -266,18 +256,7 @@ int main(void) {
     );
     // Allowed, the kernel answers (bad arguments); known but not allowed,
     // the default action; newer than Linux 6.18 (listns), ENOSYS.
-    b.config["linux"]["seccomp"] = json!({
-        "defaultAction": "SCMP_ACT_ERRNO",
-        "defaultErrnoRet": 1,
-        "architectures": ["SCMP_ARCH_X86_64"],
-        "syscalls": [{"names": [
-            "execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list",
-            "rseq", "prlimit64", "readlink", "readlinkat", "getrandom", "mprotect",
-            "uname", "newfstatat", "fstat", "write", "exit_group", "exit", "ioctl",
-            "mmap", "munmap", "futex", "rt_sigprocmask", "rt_sigaction",
-            "statmount", "mseal"
-        ], "action": "SCMP_ACT_ALLOW"}]
-    });
+    b.config["linux"]["seccomp"] = refuse_but(&["statmount", "mseal"]);
     let out = t.run(&b).ok();
     assert_eq!(
         out.stdout,

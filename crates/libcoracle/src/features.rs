@@ -44,7 +44,7 @@ pub struct LinuxFeatures {
     /// The capability names.
     pub capabilities: Vec<&'static str>,
     /// The cgroup managers.
-    pub cgroup: CgroupFeatures,
+    pub cgroup: cgroups::Support,
     /// Seccomp.
     pub seccomp: SeccompFeatures,
     /// AppArmor.
@@ -66,34 +66,6 @@ pub struct LinuxFeatures {
 pub struct Enabled {
     /// Whether it is supported.
     pub enabled: bool,
-}
-
-/// The cgroup managers.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CgroupFeatures {
-    /// cgroup v1.
-    pub v1: bool,
-    /// cgroup v2.
-    pub v2: bool,
-    /// The system-wide systemd manager.
-    pub systemd: bool,
-    /// The user systemd manager.
-    pub systemd_user: bool,
-    /// The RDMA controller.
-    pub rdma: bool,
-}
-
-impl From<cgroups::Support> for CgroupFeatures {
-    fn from(s: cgroups::Support) -> Self {
-        CgroupFeatures {
-            v1: s.v1,
-            v2: s.v2,
-            systemd: s.systemd,
-            systemd_user: s.systemd_user,
-            rdma: s.rdma,
-        }
-    }
 }
 
 /// Seccomp.
@@ -160,7 +132,7 @@ pub fn features() -> Features {
         linux: LinuxFeatures {
             namespaces: namespaces::ALL.iter().map(|kind| kind.name()).collect(),
             capabilities: capabilities::known_names().to_vec(),
-            cgroup: CgroupFeatures::from(cgroups::SUPPORT),
+            cgroup: cgroups::SUPPORT,
             seccomp: SeccompFeatures {
                 enabled: true,
                 actions: seccomp::known_actions().to_vec(),

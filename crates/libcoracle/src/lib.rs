@@ -12,7 +12,8 @@
 //!   [`netdev`] (network devices), [`keyring`] (the session keyring),
 //!   [`features`], plus [`channel`] and [`trace`], and [`protect`] (the
 //!   runtime's defence of its own binary);
-//! - [`spec`], the specification's documents as types, and [`sys`], the thin
+//! - [`spec`], the specification's documents as types, [`cpulist`], the
+//!   kernel's syntax of CPU and memory-node lists, and [`sys`], the thin
 //!   system-call layer and the only place with `unsafe`.
 
 #![deny(unsafe_code)]
@@ -26,6 +27,7 @@ pub mod capabilities;
 pub mod cgroups;
 pub mod channel;
 pub mod config;
+pub mod cpulist;
 pub mod features;
 pub mod hooks;
 pub mod init;

@@ -5,6 +5,36 @@
 
 use super::*;
 
+/// The signal of the kill and trap actions.
+pub const SIGSYS: i32 = 31;
+
+/// What a static helper calls to start, write its output and exit.
+const HELPER_SYSCALLS: [&str; 23] = [
+    "execve",
+    "brk",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "rseq",
+    "prlimit64",
+    "readlink",
+    "readlinkat",
+    "getrandom",
+    "mprotect",
+    "uname",
+    "newfstatat",
+    "fstat",
+    "write",
+    "exit_group",
+    "exit",
+    "ioctl",
+    "mmap",
+    "munmap",
+    "futex",
+    "rt_sigprocmask",
+    "rt_sigaction",
+];
+
 /// An allow-by-default profile for x86_64, x86 and x32 with `syscalls`.
 pub fn allow_but(syscalls: serde_json::Value) -> serde_json::Value {
     serde_json::json!({
@@ -14,9 +44,22 @@ pub fn allow_but(syscalls: serde_json::Value) -> serde_json::Value {
     })
 }
 
-/// Compiles the C program `source` statically into `/bin/NAME` of the
-/// bundle's rootfs.
-pub fn compile_helper(t: &Test, b: &Bundle, name: &str, source: &str) {
+/// An x86_64 profile refusing every call with `EPERM` but those a static
+/// helper needs (see [`helper_bundle`]) and `allowed`.
+pub fn refuse_but(allowed: &[&str]) -> serde_json::Value {
+    let names: Vec<&str> = HELPER_SYSCALLS.iter().chain(allowed).copied().collect();
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 1,
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]
+    })
+}
+
+/// A bundle whose process is `/bin/NAME`, the C program `source` compiled
+/// statically into its rootfs.
+pub fn helper_bundle(t: &Test, name: &str, source: &str) -> Bundle {
+    let b = t.bundle(&[name]);
     let src = t.dir.join(format!("{name}.c"));
     fs::write(&src, source).unwrap();
     let out = Command::new("cc")
@@ -30,4 +73,5 @@ pub fn compile_helper(t: &Test, b: &Bundle, name: &str, source: &str) {
         "cc {name}.c: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    b
 }

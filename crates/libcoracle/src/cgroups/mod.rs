@@ -20,7 +20,6 @@
 
 mod bpf;
 mod control;
-mod cpulist;
 mod devices;
 mod dirs;
 mod mountinfo;
@@ -47,9 +46,11 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
-/// What this build implements of cgroups, for `features` (features-linux.md:
-/// the runtime's implementation, whatever the host runs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What this build implements of cgroups: the `linux.cgroup` object of
+/// `features` (features-linux.md: the runtime's implementation, whatever
+/// the host runs), serialized as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Support {
     /// cgroup v1 cgroupfs: the `v1` driver.
     pub v1: bool,

@@ -4,7 +4,8 @@
 //! not join, or a counter the kernel lacks, stays 0 or empty.
 
 use super::control::read_control;
-use super::{cpulist, CgroupError};
+use super::CgroupError;
+use crate::cpulist::CpuList;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -203,10 +204,11 @@ pub(crate) fn read_list(path: &Path) -> Result<Vec<u16>, CgroupError> {
     let Some(text) = read_optional(path)? else {
         return Ok(Vec::new());
     };
-    cpulist::expand(&text).ok_or_else(|| CgroupError::Parse {
+    let list = CpuList::parse(text.trim_end()).map_err(|e| CgroupError::Parse {
         path: path.to_owned(),
-        reason: format!("{:?} is not a list such as 0-3,7", text.trim_end()),
-    })
+        reason: e.to_string(),
+    })?;
+    Ok(list.numbers().collect())
 }
 
 /// Reads a control file of `key value` lines into a map; empty when the

@@ -3,7 +3,7 @@
 //! the init sets them on itself, and so does every `exec`'d process (as
 //! crun does): they describe the container, not only its first process.
 
-use super::sched::parse_list;
+use super::sched::mask;
 use super::{invalid, ProcessError, ProcessPlan};
 use crate::spec;
 use crate::sys;
@@ -83,7 +83,7 @@ pub(super) fn memory_policy(
     let nodes = if policy.nodes.is_empty() {
         [0; 16]
     } else {
-        parse_list(&policy.nodes).map_err(|m| invalid("linux.memoryPolicy.nodes", m))?
+        mask(&policy.nodes, "linux.memoryPolicy.nodes")?
     };
     let has_nodes = nodes.iter().any(|&w| w != 0);
     match takes_nodes {

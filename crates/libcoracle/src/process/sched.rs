@@ -3,6 +3,7 @@
 //! container side.
 
 use super::{invalid, ProcessError, ProcessPlan};
+use crate::cpulist::CpuList;
 use crate::spec;
 use crate::sys;
 use crate::sys::sched::{CpuMask, SchedAttr};
@@ -145,10 +146,7 @@ pub(super) fn cpu_affinity(
     let parse = |name: &str, list: &Option<String>| {
         list.as_deref()
             .filter(|l| !l.is_empty())
-            .map(|l| {
-                parse_list(l)
-                    .map_err(|message| invalid(format!("process.execCPUAffinity.{name}"), message))
-            })
+            .map(|l| mask(l, format!("process.execCPUAffinity.{name}")))
             .transpose()
     };
     Ok((
@@ -157,32 +155,12 @@ pub(super) fn cpu_affinity(
     ))
 }
 
-/// Parses a list such as `0-3,7` into a mask of at most 1024 bits.
-pub(crate) fn parse_list(list: &str) -> Result<[u64; 16], String> {
-    let mut mask = [0u64; 16];
-    let number = |text: &str| -> Result<usize, String> {
-        let n: usize = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("{list:?} is not a list such as 0-3,7"))?;
-        if n >= 1024 {
-            return Err(format!("{n} is above the highest number, 1023"));
-        }
-        Ok(n)
-    };
-    for part in list.split(',') {
-        let (first, last) = match part.split_once('-') {
-            Some((a, b)) => (number(a)?, number(b)?),
-            None => (number(part)?, number(part)?),
-        };
-        if first > last {
-            return Err(format!("range {part} goes backwards"));
-        }
-        for n in first..=last {
-            mask[n / 64] |= 1 << (n % 64);
-        }
-    }
-    Ok(mask)
+/// The mask of a list such as `0-3,7`, as the system calls take it; an
+/// error names `field`.
+pub(super) fn mask(list: &str, field: impl Into<String>) -> Result<[u64; 16], ProcessError> {
+    CpuList::parse(list)
+        .and_then(|list| list.words())
+        .map_err(|e| invalid(field, e.to_string()))
 }
 
 impl ProcessPlan {
@@ -231,17 +209,6 @@ impl ProcessPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lists_become_masks() {
-        let mask = parse_list("0-3,7").unwrap();
-        assert_eq!(mask[0], 0b1000_1111);
-        let mask = parse_list("64,1023").unwrap();
-        assert_eq!((mask[1], mask[15]), (1, 1 << 63));
-        for bad in ["", "a", "3-1", "1024", "1,,2", "-1"] {
-            assert!(parse_list(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn io_priorities_are_class_and_level() {
@@ -341,5 +308,14 @@ mod tests {
         };
         let err = cpu_affinity(Some(&bad)).unwrap_err().to_string();
         assert!(err.starts_with("process.execCPUAffinity.final: "), "{err}");
+        let beyond = spec::ExecCpuAffinity {
+            initial: Some("1024".into()),
+            final_: None,
+        };
+        let err = cpu_affinity(Some(&beyond)).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "process.execCPUAffinity.initial: 1024 is above the highest number, 1023"
+        );
     }
 }

@@ -39,7 +39,7 @@ pub fn load(dir: &Path, profile: &[u8]) -> Option<Vec<SockFilter>> {
     if !trusted(&fs::symlink_metadata(dir).ok()?) {
         return None;
     }
-    let key = key(profile);
+    let key = Key::of(profile);
     let mut file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
@@ -60,13 +60,44 @@ fn trusted(meta: &fs::Metadata) -> bool {
     meta.uid() == crate::sys::process::geteuid() && meta.mode() & 0o022 == 0
 }
 
-/// The key of `profile`'s entry: this build, then the profile.
-fn key(profile: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(BUILD.len() + 1 + profile.len());
-    key.extend_from_slice(BUILD.as_bytes());
-    key.push(0);
-    key.extend_from_slice(profile);
-    key
+/// The key of an entry: the build that compiled it and the profile, laid
+/// out in the entry as the build, a NUL, then the profile. It only borrows
+/// them: a profile is hashed, written and compared where it lies, never
+/// copied into a key of its own.
+#[derive(Debug, Clone, Copy)]
+struct Key<'a> {
+    build: &'a str,
+    profile: &'a [u8],
+}
+
+impl<'a> Key<'a> {
+    /// The key of `profile` for this build.
+    fn of(profile: &'a [u8]) -> Self {
+        Key {
+            build: BUILD,
+            profile,
+        }
+    }
+
+    /// The key's bytes, in the order of the entry.
+    fn parts(&self) -> [&'a [u8]; 3] {
+        [self.build.as_bytes(), b"\0", self.profile]
+    }
+
+    fn len(&self) -> usize {
+        self.parts().iter().map(|part| part.len()).sum()
+    }
+
+    /// Whether `stored`, an entry's key, is this one.
+    fn matches(&self, stored: &[u8]) -> bool {
+        let mut rest = stored;
+        stored.len() == self.len()
+            && self.parts().iter().all(|part| {
+                let (head, tail) = rest.split_at(part.len());
+                rest = tail;
+                head == *part
+            })
+    }
 }
 
 /// Stores `program` compiled from `profile` in `dir`, replacing any entry.
@@ -75,7 +106,7 @@ pub fn store(dir: &Path, profile: &[u8], program: &[SockFilter]) {
     if !fs::symlink_metadata(dir).is_ok_and(|meta| meta.is_dir() && trusted(&meta)) {
         return;
     }
-    let key = key(profile);
+    let key = Key::of(profile);
     let path = entry_path(dir, &key);
     let tmp = temp_path(&path);
     let written = fs::OpenOptions::new()
@@ -90,9 +121,11 @@ pub fn store(dir: &Path, profile: &[u8], program: &[SockFilter]) {
     }
 }
 
-fn entry_path(dir: &Path, key: &[u8]) -> PathBuf {
+fn entry_path(dir: &Path, key: &Key<'_>) -> PathBuf {
     let mut hash = Fnv::default();
-    hash.write(key);
+    for part in key.parts() {
+        hash.write(part);
+    }
     dir.join(format!("seccomp-{:016x}.bpf", hash.0))
 }
 
@@ -105,9 +138,11 @@ fn temp_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn encode(key: &[u8], program: &[SockFilter]) -> Vec<u8> {
+fn encode(key: &Key<'_>, program: &[SockFilter]) -> Vec<u8> {
     let mut body = Vec::with_capacity(key.len() + program.len() * 8);
-    body.extend_from_slice(key);
+    for part in key.parts() {
+        body.extend_from_slice(part);
+    }
     for insn in program {
         body.extend_from_slice(&insn.code.to_le_bytes());
         body.extend_from_slice(&[insn.jt, insn.jf]);
@@ -123,7 +158,7 @@ fn encode(key: &[u8], program: &[SockFilter]) -> Vec<u8> {
     out
 }
 
-fn decode(data: &[u8], key: &[u8]) -> Option<Vec<SockFilter>> {
+fn decode(data: &[u8], key: &Key<'_>) -> Option<Vec<SockFilter>> {
     let (header, body) = data.split_at_checked(HEADER_LEN)?;
     let word = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().unwrap());
     let sum = u64::from_le_bytes(header[20..28].try_into().unwrap());
@@ -132,7 +167,7 @@ fn decode(data: &[u8], key: &[u8]) -> Option<Vec<SockFilter>> {
     }
     let (key_len, count) = (word(12) as usize, word(16) as usize);
     let (stored_key, insns) = body.split_at_checked(key_len)?;
-    if stored_key != key || insns.len() != count * 8 {
+    if !key.matches(stored_key) || insns.len() != count * 8 {
         return None;
     }
     let program = insns
@@ -214,14 +249,29 @@ mod tests {
     fn a_colliding_entry_is_not_used() {
         let dir = TempDir::new("collide");
         // Another profile's entry, and another build's, under this one's name.
-        let path = entry_path(&dir.0, &key(b"{a}"));
-        fs::write(&path, encode(&key(b"{b}"), &program())).unwrap();
+        let path = entry_path(&dir.0, &Key::of(b"{a}"));
+        fs::write(&path, encode(&Key::of(b"{b}"), &program())).unwrap();
         assert_eq!(load(&dir.0, b"{a}"), None);
-        let other_build = [b"0.0.1+elsewhere\0".as_slice(), b"{a}"].concat();
+        let other_build = Key {
+            build: "0.0.1+elsewhere",
+            profile: b"{a}",
+        };
         fs::write(&path, encode(&other_build, &program())).unwrap();
         assert_eq!(load(&dir.0, b"{a}"), None);
-        fs::write(&path, encode(&key(b"{a}"), &program())).unwrap();
+        fs::write(&path, encode(&Key::of(b"{a}"), &program())).unwrap();
         assert_eq!(load(&dir.0, b"{a}"), Some(program()));
+    }
+
+    #[test]
+    fn keys_match_their_own_bytes_only() {
+        let key = Key {
+            build: "b",
+            profile: b"{a}",
+        };
+        assert!(key.matches(b"b\0{a}"));
+        for other in [b"b\0{a".as_slice(), b"b\0{a}}", b"b{\0a}", b"c\0{a}", b""] {
+            assert!(!key.matches(other), "{other:?}");
+        }
     }
 
     #[test]
@@ -229,7 +279,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = TempDir::new("trust");
         store(&dir.0, b"{a}", &program());
-        let path = entry_path(&dir.0, &key(b"{a}"));
+        let path = entry_path(&dir.0, &Key::of(b"{a}"));
         let mode = |path: &Path, mode| fs::set_permissions(path, fs::Permissions::from_mode(mode));
         // A valid entry, but writable by the group, or by everyone.
         for bad in [0o620, 0o602] {
@@ -260,8 +310,8 @@ mod tests {
     #[test]
     fn corrupt_entries_are_ignored_and_rewritten() {
         let dir = TempDir::new("corrupt");
-        let path = entry_path(&dir.0, &key(b"{a}"));
-        let mut data = encode(&key(b"{a}"), &program());
+        let path = entry_path(&dir.0, &Key::of(b"{a}"));
+        let mut data = encode(&Key::of(b"{a}"), &program());
         let last = data.len() - 1;
         data[last] ^= 1;
         fs::write(&path, &data).unwrap();

@@ -232,20 +232,19 @@ fn segments(profile: &Profile<'_>, arch: Arch) -> Vec<Segment> {
 /// The outcome of one syscall given the rules naming it, in profile order.
 fn decide(entries: &[Mention<'_>], default: Action, narrow: bool) -> Outcome {
     // Rules that repeat the default action change nothing (libseccomp
-    // refuses them, runc and crun skip them).
-    let effective: Vec<&Mention<'_>> = entries.iter().filter(|m| m.action != default).collect();
+    // refuses them, runc and crun skip them). An iterator made afresh for
+    // each pass rather than a list of them: this runs for every number of
+    // every ABI, and most numbers a rule names are decided by its first
+    // unconditional rule, with nothing to allocate.
+    let effective = || entries.iter().filter(|m| m.action != default);
     // As with libseccomp, the first rule without conditions decides alone.
-    if let Some(m) = effective
-        .iter()
-        .find(|m| m.via.is_none() && m.conds.is_empty())
-    {
+    if let Some(m) = effective().find(|m| m.via.is_none() && m.conds.is_empty()) {
         return Outcome::Ret(m.action.ret());
     }
     // Likewise per multiplexed call: its first rule with no condition but
     // the call number (libseccomp drops the longer rules it prefixes).
-    let first_bare = |call: u32| effective.iter().position(|m| m.bare_via() == Some(call));
-    let mut rules: Vec<(Action, Vec<Cond>)> = effective
-        .iter()
+    let first_bare = |call: u32| effective().position(|m| m.bare_via() == Some(call));
+    let mut rules: Vec<(Action, Vec<Cond>)> = effective()
         .enumerate()
         .filter(|&(i, m)| {
             m.via

@@ -13,6 +13,7 @@ pub(crate) use network::{NetworkPlan, RdmaLimit};
 
 use super::devices::{device_rules, DeviceRule};
 use super::CgroupError;
+use crate::cpulist::CpuList;
 use crate::spec;
 use block_io::block_io_plan;
 use hugetlb::hugepage_limits;
@@ -316,24 +317,18 @@ fn period(value: Option<u64>) -> Option<u64> {
     value.filter(|p| *p != 0)
 }
 
-/// A list such as `0-3,7` (the kernel's list syntax, strides included).
-/// An empty string asks for nothing: writing it would empty the cpuset and
-/// leave the container nowhere to run.
+/// A list such as `0-3,7` (the kernel's list syntax, strides included),
+/// parsed here so that a bad one fails the plan rather than a write, and
+/// every driver (systemd's bitmask too) may rely on it. An empty string
+/// asks for nothing: writing it would empty the cpuset and leave the
+/// container nowhere to run.
 fn cpu_list(value: Option<&str>, field: &str) -> Result<Option<String>, CgroupError> {
     match value {
         None | Some("") => Ok(None),
-        Some(list)
-            if list.starts_with(|c: char| c.is_ascii_digit())
-                && list
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b",-:/".contains(&b)) =>
-        {
-            Ok(Some(list.to_owned()))
-        }
-        Some(list) => Err(invalid(
-            field,
-            format!("{list:?} is not a list such as \"0-3,7\""),
-        )),
+        Some(list) => match CpuList::parse(list) {
+            Ok(_) => Ok(Some(list.to_owned())),
+            Err(e) => Err(invalid(field, e.to_string())),
+        },
     }
 }
 
@@ -416,6 +411,17 @@ mod tests {
         assert!(error(r#"{"cpu":{"idle":2}}"#).starts_with("linux.resources.cpu.idle: "));
         assert!(error(r#"{"cpu":{"cpus":"0-1 "}}"#).starts_with("linux.resources.cpu.cpus: "));
         assert!(error(r#"{"cpu":{"mems":"x"}}"#).starts_with("linux.resources.cpu.mems: "));
+        // Parsed, not only made of the right characters: no systemd
+        // property or cgroup write meets a list that does not parse.
+        assert_eq!(
+            error(r#"{"cpu":{"cpus":"3-1"}}"#),
+            "linux.resources.cpu.cpus: range 3-1 goes backwards"
+        );
+        assert_eq!(
+            error(r#"{"cpu":{"mems":"0,,1"}}"#),
+            r#"linux.resources.cpu.mems: "0,,1" is not a list such as "0-3,7""#
+        );
+        plan(r#"{"cpu":{"cpus":"0-7:2/4","mems":"0"}}"#).unwrap();
         assert!(error(r#"{"cpu":{"realtimeRuntime":-3}}"#)
             .starts_with("linux.resources.cpu.realtimeRuntime: "));
     }

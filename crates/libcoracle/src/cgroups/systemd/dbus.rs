@@ -121,7 +121,7 @@ impl Message {
     }
 
     /// The body's values, for the signatures this client reads (basic
-    /// types only).
+    /// types, and variants of one, as a property's value comes).
     pub(super) fn args(&self) -> Result<Vec<Value>, BusError> {
         let mut reader = Reader {
             data: &self.body,
@@ -130,16 +130,20 @@ impl Message {
         let mut values = Vec::new();
         for code in self.signature.chars() {
             values.push(match code {
-                's' => Value::Str(reader.string()?),
-                'o' => Value::ObjectPath(reader.string()?),
-                'b' => Value::Bool(reader.u32()? != 0),
-                'u' => Value::U64(u64::from(reader.u32()?)),
-                't' => Value::U64(reader.u64()?),
-                other => {
-                    return Err(BusError::Protocol(format!(
-                        "unexpected type {other:?} in a reply body"
-                    )))
+                // A variant: its own signature, then a value of it.
+                'v' => {
+                    let inner = reader.signature()?;
+                    let mut codes = inner.chars();
+                    match (codes.next(), codes.next()) {
+                        (Some(code), None) => reader.basic(code)?,
+                        _ => {
+                            return Err(BusError::Protocol(format!(
+                                "unexpected variant of {inner:?} in a reply body"
+                            )))
+                        }
+                    }
                 }
+                code => reader.basic(code)?,
             });
         }
         Ok(values)
@@ -476,6 +480,22 @@ impl Reader<'_> {
         let text = self.take(len + 1)?;
         text_of(&text[..len])
     }
+
+    /// A value of the basic type `code`.
+    fn basic(&mut self, code: char) -> Result<Value, BusError> {
+        Ok(match code {
+            's' => Value::Str(self.string()?),
+            'o' => Value::ObjectPath(self.string()?),
+            'b' => Value::Bool(self.u32()? != 0),
+            'u' => Value::U64(u64::from(self.u32()?)),
+            't' => Value::U64(self.u64()?),
+            other => {
+                return Err(BusError::Protocol(format!(
+                    "unexpected type {other:?} in a reply body"
+                )))
+            }
+        })
+    }
 }
 
 fn text_of(bytes: &[u8]) -> Result<String, BusError> {
@@ -571,5 +591,29 @@ mod tests {
                 Value::Str("done".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_property_reads_back_from_its_variant() {
+        // The reply of Properties.Get: a variant holding a string.
+        let mut body = Writer::default();
+        body.signature("s");
+        body.string("252.38-1~deb12u1");
+        let reply = |signature: &str, body: Vec<u8>| Message {
+            kind: METHOD_RETURN,
+            reply_serial: Some(2),
+            interface: None,
+            member: None,
+            error_name: None,
+            signature: signature.into(),
+            body,
+        };
+        assert_eq!(
+            reply("v", body.buf).args().unwrap(),
+            [Value::Str("252.38-1~deb12u1".into())]
+        );
+        let mut body = Writer::default();
+        body.signature("as");
+        assert!(reply("v", body.buf).args().is_err());
     }
 }

@@ -163,6 +163,10 @@ impl SystemdCgroup {
             resources,
             unit::Current::default(),
         ));
+        properties.extend(
+            cpuset_properties(&mut bus, resources)
+                .map_err(error("read the version of systemd to start"))?,
+        );
         let reply = bus
             .call(&manager_call(
                 "StartTransientUnit",
@@ -217,8 +221,8 @@ impl SystemdCgroup {
                 _ => None,
             },
         };
-        let properties = unit::resource_properties(resources, current);
-        if properties.is_empty() {
+        let mut properties = unit::resource_properties(resources, current);
+        if properties.is_empty() && !resources.uses_cpuset() {
             return Ok(());
         }
         // Tell systemd too: it rewrites these files from its own values
@@ -233,6 +237,15 @@ impl SystemdCgroup {
         };
         let mut bus = Bus::connect(Path::new(dbus::SYSTEM_BUS), BUS_TIMEOUT)
             .map_err(error("connect to the system bus to update"))?;
+        properties.extend(
+            cpuset_properties(&mut bus, resources)
+                .map_err(error("read the version of systemd to update"))?,
+        );
+        // Nothing to tell: only cpuset lists, which this systemd is too old
+        // to take.
+        if properties.is_empty() {
+            return Ok(());
+        }
         bus.call(&manager_call(
             "SetUnitProperties",
             vec![
@@ -327,6 +340,34 @@ impl SystemdCgroup {
     /// The scope's directory on the host.
     pub(crate) fn host_path(&self) -> &Path {
         self.cgroup.host_path()
+    }
+}
+
+/// The cpuset properties of `resources` for the systemd on `bus`, whose
+/// version is asked only when there are lists to send (one more round
+/// trip).
+fn cpuset_properties(
+    bus: &mut Bus,
+    resources: &ResourcePlan,
+) -> Result<Vec<(String, Value)>, BusError> {
+    if !resources.uses_cpuset() {
+        return Ok(Vec::new());
+    }
+    let reply = bus.call(&Call {
+        destination: SYSTEMD,
+        path: MANAGER_PATH,
+        interface: "org.freedesktop.DBus.Properties",
+        member: "Get",
+        args: vec![Value::Str(MANAGER.into()), Value::Str("Version".into())],
+    })?;
+    match reply.args()?.as_slice() {
+        [Value::Str(version)] => Ok(unit::cpuset_properties(
+            resources,
+            unit::major_version(version),
+        )),
+        other => Err(BusError::Protocol(format!(
+            "the manager's Version is {other:?}, not a string"
+        ))),
     }
 }
 

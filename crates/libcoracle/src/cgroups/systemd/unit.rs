@@ -2,10 +2,10 @@
 //! `slice:prefix:name`, unit names, the cgroup path of a slice, and the
 //! unit properties that carry the resources systemd knows.
 
-use super::super::cpulist;
 use super::super::resources::{Limit, ResourcePlan};
 use super::super::CgroupError;
 use super::dbus::Value;
+use crate::cpulist::CpuList;
 
 /// The field named in errors.
 const FIELD: &str = "linux.cgroupsPath";
@@ -141,7 +141,8 @@ pub(crate) struct Current {
 /// the unit's settings (at any property change, such as an `update`, and on
 /// a reload): a value written only to cgroupfs would fall back to systemd's
 /// default, or to an older value, then. cgroupfs gets every value anyway.
-/// The cpuset lists go as bitmasks (`AllowedCPUs`, `AllowedMemoryNodes`).
+/// The cpuset lists, which depend on systemd's version, are
+/// [`cpuset_properties`].
 pub(crate) fn resource_properties(r: &ResourcePlan, current: Current) -> Vec<(String, Value)> {
     let bytes = |limit: Limit| match limit {
         Limit::Unlimited => u64::MAX,
@@ -213,17 +214,43 @@ pub(crate) fn resource_properties(r: &ResourcePlan, current: Current) -> Vec<(St
             add(name, value);
         }
     }
-    // A list the kernel would refuse is left to the cgroupfs write, whose
-    // error names the field.
-    for (name, list) in [
+    properties
+}
+
+/// The first systemd with `AllowedCPUs` and `AllowedMemoryNodes`.
+const CPUSET_SINCE: u32 = 244;
+
+/// The cpuset lists as bitmasks (`AllowedCPUs`, `AllowedMemoryNodes`) for a
+/// systemd of major version `version`. An older systemd would refuse the
+/// unknown properties, and start no scope: they are left out (as runc
+/// leaves them out), since such a systemd does not manage the cpuset
+/// controller either, so the values written to cgroupfs stay. A version that does not read as a number
+/// (`None`) gets them: were it old, its refusal says so, whereas leaving
+/// them out of a new systemd would let it reset the lists unseen.
+pub(crate) fn cpuset_properties(r: &ResourcePlan, version: Option<u32>) -> Vec<(String, Value)> {
+    if version.is_some_and(|v| v < CPUSET_SINCE) {
+        return Vec::new();
+    }
+    [
         ("AllowedCPUs", &r.cpu.cpus),
         ("AllowedMemoryNodes", &r.cpu.mems),
-    ] {
-        if let Some(mask) = list.as_deref().and_then(cpulist::bitmask) {
-            properties.push((name.to_owned(), Value::Bytes(mask)));
-        }
-    }
-    properties
+    ]
+    .into_iter()
+    .filter_map(|(name, list)| {
+        let list =
+            CpuList::parse(list.as_deref()?).expect("the plan refuses lists that do not parse");
+        Some((name.to_owned(), Value::Bytes(list.bytes())))
+    })
+    .collect()
+}
+
+/// The major version in systemd's `Version` property: 252 of
+/// `252.38-1~deb12u1`, 245 of the `v245-12-gabcdef` of a build from git;
+/// `None` when no number leads.
+pub(crate) fn major_version(version: &str) -> Option<u32> {
+    let version = version.strip_prefix('v').unwrap_or(version);
+    let digits = version.bytes().take_while(u8::is_ascii_digit).count();
+    version[..digits].parse().ok()
 }
 
 #[cfg(test)]
@@ -276,6 +303,30 @@ mod tests {
     }
 
     #[test]
+    fn cpuset_lists_go_to_a_systemd_that_knows_them() {
+        let resources: crate::spec::Resources =
+            serde_json::from_str(r#"{"cpu":{"cpus":"1"}}"#).unwrap();
+        let plan = ResourcePlan::for_update(&resources).unwrap();
+        let allowed = [("AllowedCPUs".to_owned(), Value::Bytes(vec![0b10]))];
+        assert_eq!(cpuset_properties(&plan, Some(252)), allowed);
+        assert_eq!(cpuset_properties(&plan, None), allowed);
+        assert!(cpuset_properties(&plan, Some(243)).is_empty());
+        let without: crate::spec::Resources = serde_json::from_str(r#"{"cpu":{}}"#).unwrap();
+        let plan = ResourcePlan::for_update(&without).unwrap();
+        assert!(cpuset_properties(&plan, Some(252)).is_empty());
+    }
+
+    #[test]
+    fn versions_are_their_leading_number() {
+        assert_eq!(major_version("252.38-1~deb12u1"), Some(252));
+        assert_eq!(major_version("v245-12-gabcdef"), Some(245));
+        assert_eq!(major_version("256~rc1"), Some(256));
+        assert_eq!(major_version("243"), Some(243));
+        assert_eq!(major_version("unknown"), None);
+        assert_eq!(major_version(""), None);
+    }
+
+    #[test]
     fn limits_become_properties() {
         let plan = |json: &str| {
             let resources: crate::spec::Resources = serde_json::from_str(json).unwrap();
@@ -305,19 +356,15 @@ mod tests {
                 property("MemoryMin", 4096),
             ]
         );
-        // cpuset lists as bitmasks; one the kernel refuses is not sent.
+        // cpuset lists as bitmasks (one that does not parse fails the plan).
+        let cpuset = plan(r#"{"cpu":{"cpus":"0-1,9","mems":"0"}}"#);
+        assert!(resource_properties(&cpuset, Current::default()).is_empty());
         assert_eq!(
-            resource_properties(
-                &plan(r#"{"cpu":{"cpus":"0-1,9","mems":"0"}}"#),
-                Current::default()
-            ),
+            cpuset_properties(&cpuset, Some(244)),
             [
                 ("AllowedCPUs".to_owned(), Value::Bytes(vec![0b11, 0b10])),
                 ("AllowedMemoryNodes".to_owned(), Value::Bytes(vec![1])),
             ]
-        );
-        assert!(
-            resource_properties(&plan(r#"{"cpu":{"cpus":"3-1"}}"#), Current::default()).is_empty()
         );
         // A quota alone is per the scope's period, else systemd's default.
         let quota = plan(r#"{"cpu":{"quota":20000}}"#);
