@@ -8,65 +8,21 @@
 mod common;
 
 use common::*;
+use libcoracle::sys::seccomp::{notif_recv, notif_send, NotifResp};
+use libcoracle::sys::socket::recv_with_fd;
 use serde_json::{json, Value};
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 
-/// `struct seccomp_notif` (linux/seccomp.h).
-#[repr(C)]
-#[derive(Default)]
-struct Notif {
-    id: u64,
-    pid: u32,
-    flags: u32,
-    nr: i32,
-    arch: u32,
-    instruction_pointer: u64,
-    args: [u64; 6],
-}
-
-/// `struct seccomp_notif_resp`.
-#[repr(C)]
-struct NotifResp {
-    id: u64,
-    val: i64,
-    error: i32,
-    flags: u32,
-}
-
-const NOTIF_RECV: libc::c_ulong = 0xc050_2100; // _IOWR('!', 0, struct seccomp_notif)
-const NOTIF_SEND: libc::c_ulong = 0xc018_2101; // _IOWR('!', 1, struct seccomp_notif_resp)
-
-/// Receives a message and the one descriptor sent with it.
-fn recv_message_and_fd(sock: RawFd) -> (Vec<u8>, OwnedFd) {
+/// Receives a message and the one descriptor sent with it, as an agent
+/// does (with the library's agent-side calls).
+fn recv_message_and_fd(sock: BorrowedFd<'_>) -> (Vec<u8>, OwnedFd) {
     let mut buf = vec![0u8; 64 * 1024];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut control = [0u8; 64];
-    // SAFETY: zeroed msghdr is a valid "empty" header; pointers are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control.len();
-    // SAFETY: msg points to live buffers of the sizes given.
-    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
-    // SAFETY: the control buffer was filled by recvmsg.
-    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    assert!(!cmsg.is_null(), "no descriptor came with the message");
-    // SAFETY: cmsg points into `control`, checked non-null.
-    let fd = unsafe {
-        assert_eq!((*cmsg).cmsg_type, libc::SCM_RIGHTS);
-        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const RawFd)
-    };
-    buf.truncate(n as usize);
-    // SAFETY: the descriptor was just received and is ours alone.
-    (buf, unsafe { OwnedFd::from_raw_fd(fd) })
+    let (n, fd) = recv_with_fd(sock, &mut buf).expect("recvmsg");
+    buf.truncate(n);
+    (buf, fd.expect("no descriptor came with the message"))
 }
 
 /// Waits (bounded) for a notification on `listener` and answers it with a
@@ -80,20 +36,14 @@ fn answer_one(listener: &OwnedFd, val: i64) -> i32 {
     // SAFETY: one valid pollfd.
     let n = unsafe { libc::poll(&mut pfd, 1, DEADLINE.as_millis() as i32) };
     assert_eq!(n, 1, "no notification came");
-    let mut notif = Notif::default();
-    // SAFETY: the ioctl fills a struct seccomp_notif we own.
-    let rc = unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_RECV, &mut notif) };
-    assert_eq!(rc, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
-    let mut resp = NotifResp {
+    let notif = notif_recv(listener.as_fd()).expect("NOTIF_RECV");
+    let resp = NotifResp {
         id: notif.id,
         val,
-        error: 0,
-        flags: 0,
+        ..NotifResp::default()
     };
-    // SAFETY: the ioctl reads a struct seccomp_notif_resp we own.
-    let rc = unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_SEND, &mut resp) };
-    assert_eq!(rc, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
-    notif.nr
+    notif_send(listener.as_fd(), &resp).expect("NOTIF_SEND");
+    notif.data.nr
 }
 
 #[test]
@@ -113,7 +63,7 @@ fn notify_listener_round_trip() {
     // thread, then start the container and answer its one notification.
     let agent_thread = std::thread::spawn(move || {
         let (mut conn, _) = agent.accept().unwrap();
-        let (message, listener) = recv_message_and_fd(conn.as_raw_fd());
+        let (message, listener) = recv_message_and_fd(conn.as_fd());
         let mut rest = Vec::new();
         let _ = conn.read_to_end(&mut rest);
         (message, listener)
@@ -155,7 +105,7 @@ fn continuing_agent(path: &Path) -> std::thread::JoinHandle<usize> {
         {
             if let Ok((conn, _)) = agent.accept() {
                 conn.set_nonblocking(false).unwrap();
-                listeners.push(recv_message_and_fd(conn.as_raw_fd()).1);
+                listeners.push(recv_message_and_fd(conn.as_fd()).1);
             }
             seen += listeners.iter().map(continue_pending).sum::<usize>();
         }
@@ -190,20 +140,16 @@ fn continue_pending(listener: &OwnedFd) -> usize {
         if unsafe { libc::poll(&mut pfd, 1, 10) } != 1 || pfd.revents & libc::POLLIN == 0 {
             return count;
         }
-        let mut notif = Notif::default();
-        // SAFETY: the ioctl fills a struct seccomp_notif we own.
-        if unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_RECV, &mut notif) } != 0 {
+        let Ok(notif) = notif_recv(listener.as_fd()) else {
             continue;
-        }
-        let mut resp = NotifResp {
-            id: notif.id,
-            val: 0,
-            error: 0,
-            flags: NOTIF_FLAG_CONTINUE,
         };
-        // SAFETY: the ioctl reads a struct seccomp_notif_resp we own. A
-        // call whose process died meanwhile fails: nothing to do then.
-        unsafe { libc::ioctl(listener.as_raw_fd(), NOTIF_SEND, &mut resp) };
+        let resp = NotifResp {
+            id: notif.id,
+            flags: NOTIF_FLAG_CONTINUE,
+            ..NotifResp::default()
+        };
+        // A call whose process died meanwhile fails: nothing to do then.
+        let _ = notif_send(listener.as_fd(), &resp);
         count += 1;
     }
 }

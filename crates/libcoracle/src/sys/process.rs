@@ -214,11 +214,6 @@ pub fn prctl(option: i32, arg2: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// Makes the caller a child subreaper: orphans below it are reparented to it.
-pub fn set_child_subreaper() -> io::Result<()> {
-    prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
-}
-
 /// Marks the caller (non-)dumpable: a non-dumpable process cannot be
 /// ptraced nor its `/proc/PID` files opened by other users.
 pub fn set_dumpable(dumpable: bool) -> io::Result<()> {
@@ -239,11 +234,6 @@ pub fn set_name(name: &CStr) -> io::Result<()> {
     // SAFETY: PR_SET_NAME reads a NUL-terminated string.
     check(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0u64, 0u64, 0u64) })?;
     Ok(())
-}
-
-/// Asks for `signal` when the parent dies.
-pub fn set_parent_death_signal(signal: i32) -> io::Result<()> {
-    prctl(libc::PR_SET_PDEATHSIG, signal as u64)
 }
 
 /// Sets the hostname of the caller's UTS namespace.
