@@ -17,8 +17,7 @@
 //!   system-call layer and the only place with `unsafe`.
 
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
-#![allow(missing_docs)] // TEMP during bring-up
+#![deny(missing_docs)]
 
 /// The commit this build comes from (see build.rs), "unknown" without git.
 pub const BUILD_COMMIT: &str = env!("CORACLE_GIT_COMMIT");
