@@ -910,6 +910,17 @@ impl Drop for Container<'_> {
 // Processes
 // ---------------------------------------------------------------------------
 
+/// Waits (bounded) until `pid` is gone or a zombie; `what` says whose it
+/// is when it stays.
+#[track_caller]
+pub fn wait_gone(pid: i32, what: &str) {
+    let end = Instant::now() + DEADLINE;
+    while pid_alive(pid) {
+        assert!(Instant::now() < end, "{what} (pid {pid}) is still alive");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Whether `pid` exists and is not a zombie.
 pub fn pid_alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
