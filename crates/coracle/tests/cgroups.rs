@@ -13,7 +13,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[test]
 fn cgroup_is_where_cgroups_path_says() {
@@ -139,17 +139,30 @@ fn the_default_parent_goes_with_its_last_container() {
     let second = t.create_cg(&b);
     first.force_delete();
     second.force_delete();
-    for (_, mount) in cgroup_mounts() {
-        let parent = mount.join("coracle");
-        let Ok(entries) = fs::read_dir(&parent) else {
-            continue; // gone, as it should be
-        };
-        let children = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .count();
-        // Another test's container may still be in it; empty, it leaked.
-        assert!(children > 0, "{} left empty", parent.display());
+    // Other tests' containers share /coracle: one may be between making it
+    // and making its own directory in it, or between removing the two. An
+    // empty /coracle that stays empty is the leak (bounded wait).
+    let empty_parents = || -> Vec<PathBuf> {
+        cgroup_mounts()
+            .into_iter()
+            .map(|(_, mount)| mount.join("coracle"))
+            .filter(|parent| {
+                fs::read_dir(parent).is_ok_and(|entries| {
+                    !entries
+                        .flatten()
+                        .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                })
+            })
+            .collect()
+    };
+    let end = std::time::Instant::now() + DEADLINE;
+    loop {
+        let empty = empty_parents();
+        if empty.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < end, "left empty: {empty:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
