@@ -7,7 +7,8 @@
 #
 #   scripts/engine-test.sh [--engines podman,docker,containerd,kubernetes] [--runtime PATH]
 #
-# PATH defaults to target/release/coracle, else target/debug/coracle; any
+# PATH defaults to target/release/coracle (scripts/build-release.sh), else
+# target/x86_64-unknown-linux-gnu/release/coracle; any
 # runc-compatible runtime works (`--runtime /usr/bin/runc` checks the test
 # itself). Needs root, busybox-static, jq, util-linux (script), and per
 # engine: podman and conmon; docker.io; containerd and python3-grpcio (also

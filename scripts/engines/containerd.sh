@@ -141,7 +141,9 @@ e_status() {
 	case $status in
 	RUNNING) echo running ;;
 	PAUSED | PAUSING) echo paused ;;
-	*) echo exited ;;
+	STOPPED) echo exited ;;
+	# No task, CREATED, UNKNOWN…: never taken for a stop.
+	*) echo "${status:-no task}" ;;
 	esac
 }
 

@@ -6,18 +6,22 @@
 # Every engine's adapter (podman.sh, docker.sh, containerd.sh) defines the
 # same e_* functions, which matrix.sh calls; this file knows no engine.
 
-# The runtime binary: $1, else the release build, else the debug build.
+# The runtime binary: $1, else scripts/build-release.sh's, else a plain
+# `cargo build --release`'s (.cargo/config.toml names the target). A
+# binary older than the sources is used, with a warning.
 find_runtime() {
 	local candidate
-	for candidate in "$1" "$top/target/release/coracle" "$top/target/debug/coracle" \
-		"${CARGO_TARGET_DIR:-/nonexistent}/release/coracle" \
-		"${CARGO_TARGET_DIR:-/nonexistent}/debug/coracle"; do
+	for candidate in "$1" "$top/target/release/coracle" \
+		"$top/target/x86_64-unknown-linux-gnu/release/coracle"; do
 		if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+			if [ -z "$1" ] && [ -n "$(find "$top/crates" -name '*.rs' -newer "$candidate" -print -quit)" ]; then
+				echo "engine-test: warning: $candidate is older than the sources" >&2
+			fi
 			realpath "$candidate"
 			return
 		fi
 	done
-	echo "engine-test: no runtime binary (build coracle first)" >&2
+	echo "engine-test: no runtime binary (run scripts/build-release.sh first)" >&2
 	return 2
 }
 
