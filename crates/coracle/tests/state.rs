@@ -165,19 +165,13 @@ fn a_reused_pid_is_not_the_container() {
     // would pass for it (as in runc); a real reuse of the pid cannot come
     // that soon. Take a stranger of a later tick (bounded: a tick is 10 ms).
     let init_start = record["start_time"].as_u64().expect("start_time recorded");
-    let mut stranger = loop {
-        let child = std::process::Command::new("sleep")
-            .arg("1000")
-            .spawn()
-            .unwrap();
-        if start_time_of(child.id()) != init_start {
+    let stranger = loop {
+        let child = Stranger::spawn();
+        if start_time_of(child.pid()) != init_start {
             break child;
         }
-        let mut same_tick = child;
-        let _ = same_tick.kill();
-        let _ = same_tick.wait();
     };
-    record["pid"] = json!(stranger.id());
+    record["pid"] = json!(stranger.pid());
     fs::write(&record_path, record.to_string()).unwrap();
 
     let state = c.state();
@@ -191,11 +185,37 @@ fn a_reused_pid_is_not_the_container() {
         "coracle start: container {} is stopped: only a created container can be started",
         c.id
     ));
-    let alive = pid_alive(stranger.id() as i32);
-    let _ = stranger.kill();
-    let _ = stranger.wait();
-    assert!(alive, "kill or start reached the process that took the pid");
+    assert!(
+        pid_alive(stranger.pid() as i32),
+        "kill or start reached the process that took the pid"
+    );
     c.delete();
+}
+
+/// A process of the test's own, killed and reaped when dropped (also when
+/// an assertion fails).
+struct Stranger(std::process::Child);
+
+impl Stranger {
+    fn spawn() -> Stranger {
+        Stranger(
+            std::process::Command::new("sleep")
+                .arg("1000")
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Stranger {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
