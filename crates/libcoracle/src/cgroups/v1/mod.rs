@@ -283,7 +283,7 @@ impl V1Cgroup {
                 continue;
             }
             match self.unjoined.iter().position(|u| u.has(controller)) {
-                Some(i) if !to_join.contains(&i) => to_join.push(i),
+                Some(i) if !to_join.iter().any(|&(j, _)| j == i) => to_join.push((i, needed_for)),
                 Some(_) => {} // co-mounted with one already to join
                 None => {
                     return Err(CgroupError::NoController {
@@ -296,8 +296,8 @@ impl V1Cgroup {
         let joined_before = self.hierarchies.len();
         to_join.sort_unstable();
         // From the last: joining one takes it out of `unjoined`.
-        for i in to_join.into_iter().rev() {
-            self.join_live(i, resources)?;
+        for (i, needed_for) in to_join.into_iter().rev() {
+            self.join_live(i, resources, needed_for)?;
         }
         for joined in &self.hierarchies[..joined_before] {
             apply(&joined.path, &joined.controllers, resources, true)?;
@@ -309,8 +309,14 @@ impl V1Cgroup {
     /// directory (with cpusets initialised from the parent, as at create),
     /// writes the values, records it as joined, and moves the container's
     /// processes in. Until it is recorded, a failure removes what was made
-    /// and leaves the record as it was.
-    fn join_live(&mut self, i: usize, resources: &ResourcePlan) -> Result<(), CgroupError> {
+    /// and leaves the record as it was. `needed_for` is the field that
+    /// needs the hierarchy, which a refused move names.
+    fn join_live(
+        &mut self,
+        i: usize,
+        resources: &ResourcePlan,
+        needed_for: &'static str,
+    ) -> Result<(), CgroupError> {
         let planned = &self.unjoined[i];
         let created = make_dirs(&planned.dir, &planned.mount_point)?;
         let prepared = match created {
@@ -332,14 +338,15 @@ impl V1Cgroup {
             path: planned.dir,
             created: removable_levels(created, planned.owned_levels),
         });
-        self.move_processes(&procs)
+        self.move_processes(&procs, needed_for)
     }
 
     /// Moves every process of the container into the `cgroup.procs` file
     /// `procs`, listing them from a hierarchy it joined: again and again
     /// until a pass finds none it has not moved, so that a child forked
-    /// by a process not moved yet is not left behind.
-    fn move_processes(&self, procs: &Path) -> Result<(), CgroupError> {
+    /// by a process not moved yet is not left behind. A refused move names
+    /// `field`, the one that needs the hierarchy.
+    fn move_processes(&self, procs: &Path, field: &str) -> Result<(), CgroupError> {
         let mut moved = Vec::new();
         loop {
             let fresh: Vec<i32> = self
@@ -356,7 +363,8 @@ impl V1Cgroup {
                     Ok(()) => {}
                     Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {} // exited
                     Err(source) => {
-                        return Err(CgroupError::Write {
+                        return Err(CgroupError::Refused {
+                            field: field.to_owned(),
                             path: procs.to_owned(),
                             value,
                             source,

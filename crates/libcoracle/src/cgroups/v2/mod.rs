@@ -498,11 +498,24 @@ fn enable_controllers(
             continue;
         }
         if write_control(&subtree, &enable_list(&missing)).is_err() {
-            let needed_missing: Vec<&str> = missing.into_iter().filter(|c| is_needed(c)).collect();
-            if !needed_missing.is_empty() {
-                write(&subtree, &enable_list(&needed_missing))?;
-            }
+            enable_each(&subtree, needed)?;
         }
+    }
+    Ok(())
+}
+
+/// Enables each of `needed` in the `cgroup.subtree_control` file `subtree`,
+/// one write per controller, so that a refusal names the field that needs
+/// the controller.
+fn enable_each(subtree: &Path, needed: &[(String, String)]) -> Result<(), CgroupError> {
+    for (controller, field) in needed {
+        let value = format!("+{controller}");
+        write_control(subtree, &value).map_err(|source| CgroupError::Refused {
+            field: field.clone(),
+            path: subtree.to_owned(),
+            value,
+            source,
+        })?;
     }
     Ok(())
 }
