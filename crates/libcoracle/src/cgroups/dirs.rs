@@ -121,14 +121,23 @@ pub(crate) fn remove_busy_dir(dir: &Path, deadline: Instant) -> io::Result<()> {
     }
 }
 
-/// Removes the parents that creating `dir` made (`created` levels from
-/// `dir` upwards, `dir` included), as long as they are empty (another
-/// container may still use one).
-pub(crate) fn remove_created_parents(dir: &Path, created: usize) {
-    for parent in dir.ancestors().take(created).skip(1) {
-        if fs::remove_dir(parent).is_err() {
+/// Removes the `levels` directories that creating a cgroup made, from
+/// `dir` upwards, deepest first, and stops at the first that will not go:
+/// a parent another cgroup still uses stays, and so does everything above.
+pub(crate) fn remove_made(dir: &Path, levels: usize) {
+    for level in dir.ancestors().take(levels) {
+        if fs::remove_dir(level).is_err() {
             break;
         }
+    }
+}
+
+/// Removes the parents among the `created` levels of `dir` (counted from
+/// `dir` upwards, `dir` included) once `dir` itself is gone, as
+/// [`remove_made`] does.
+pub(crate) fn remove_made_parents(dir: &Path, created: usize) {
+    if let Some(parent) = dir.parent() {
+        remove_made(parent, created.saturating_sub(1));
     }
 }
 

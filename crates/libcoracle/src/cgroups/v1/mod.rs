@@ -12,7 +12,8 @@ mod stats;
 
 use super::control::{read_control, write, write_control};
 use super::dirs::{
-    ensure_no_process, make_dirs, removable_levels, remove_busy_dir, remove_created_parents,
+    ensure_no_process, make_dirs, removable_levels, remove_busy_dir, remove_made,
+    remove_made_parents,
 };
 use super::mountinfo::Hierarchy;
 use super::oom::OomWatcher;
@@ -24,7 +25,6 @@ use crate::sys;
 use apply::apply;
 use serde::{Deserialize, Serialize};
 use stats::add_stats;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -264,7 +264,7 @@ impl V1Cgroup {
     /// Removes what `create` made, after a failure (no process joined yet).
     fn undo(&self) {
         for joined in self.hierarchies.iter().rev() {
-            remove_made_dirs(&joined.path, joined.created);
+            remove_made(&joined.path, joined.created);
         }
     }
 
@@ -328,7 +328,7 @@ impl V1Cgroup {
         }
         .and_then(|()| apply(&planned.dir, &planned.controllers, resources, false));
         if let Err(err) = prepared {
-            remove_made_dirs(&planned.dir, created);
+            remove_made(&planned.dir, created);
             return Err(err);
         }
         let planned = self.unjoined.remove(i);
@@ -487,7 +487,7 @@ impl V1Cgroup {
         let mut first_error = None;
         for joined in self.hierarchies.iter().rev() {
             match remove_busy_dir(&joined.path, deadline) {
-                Ok(()) => remove_created_parents(&joined.path, joined.created),
+                Ok(()) => remove_made_parents(&joined.path, joined.created),
                 Err(source) => {
                     first_error.get_or_insert(CgroupError::Remove {
                         path: joined.path.clone(),
@@ -519,16 +519,6 @@ impl V1Cgroup {
                 controller,
                 needed_for,
             })
-    }
-}
-
-/// Removes the `created` levels of `dir` made for a cgroup that no process
-/// joined, deepest first.
-fn remove_made_dirs(dir: &Path, created: usize) {
-    for dir in dir.ancestors().take(created) {
-        if fs::remove_dir(dir).is_err() {
-            break; // a parent in use by another cgroup stays
-        }
     }
 }
 

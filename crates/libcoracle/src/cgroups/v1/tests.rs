@@ -7,6 +7,7 @@ use crate::cgroups::mountinfo::{self, Layout};
 use crate::cgroups::test_support::{block_device, open_in, read, view_dir, Scratch};
 use crate::cgroups::{Cgroup, CgroupPlan, CgroupRecord};
 use crate::spec::Spec;
+use std::fs;
 use std::os::unix::process::ExitStatusExt;
 
 mod live;

@@ -14,7 +14,9 @@ mod stats;
 use super::bpf::device_program;
 use super::control::{read_control, write, write_control};
 use super::devices::{effective_rules, DeviceRule};
-use super::dirs::{ensure_no_process, make_dirs, removable_levels, remove_created_parents};
+use super::dirs::{
+    ensure_no_process, make_dirs, removable_levels, remove_made, remove_made_parents,
+};
 use super::mountinfo::Unified;
 use super::oom::OomWatcher;
 use super::path::CgroupsPath;
@@ -104,11 +106,7 @@ impl V2Cgroup {
         match cgroup.set_up(plan) {
             Ok(()) => Ok(cgroup),
             Err(err) => {
-                for dir in plan.dir.ancestors().take(created) {
-                    if fs::remove_dir(dir).is_err() {
-                        break;
-                    }
-                }
+                remove_made(&plan.dir, created);
                 Err(err)
             }
         }
@@ -368,7 +366,7 @@ impl V2Cgroup {
             Err(e) => return Err(e),
         }
         remove_tree(dir).map_err(remove_error)?;
-        remove_created_parents(dir, self.record.created);
+        remove_made_parents(dir, self.record.created);
         Ok(())
     }
 
