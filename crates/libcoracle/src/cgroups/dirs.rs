@@ -1,11 +1,13 @@
 //! The directories of cgroups, whatever the driver: creating the
 //! container's directory with its missing parents, checking that an existing
-//! one is unused, and removing it with the parents it made.
+//! one is unused, listing the processes of its tree, and removing it with
+//! the parents it made.
 
+use super::stats::read_optional;
 use super::{read_control, CgroupError};
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Creates `dir` and its missing parents below `mount_point`, trying the
@@ -103,6 +105,44 @@ pub(crate) fn ensure_no_process(dir: &Path) -> Result<(), CgroupError> {
         }),
         None => Ok(()),
     }
+}
+
+/// The pids of the processes in the cgroup `dir` and in the cgroups below
+/// it (a container may make its own); none when it is gone.
+pub(crate) fn processes_below(dir: &Path) -> Result<Vec<i32>, CgroupError> {
+    let mut pids = Vec::new();
+    collect_pids(dir, &mut pids)?;
+    Ok(pids)
+}
+
+fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> Result<(), CgroupError> {
+    let procs = dir.join("cgroup.procs");
+    let Some(text) = read_optional(&procs)? else {
+        return Ok(());
+    };
+    for line in text.lines() {
+        pids.push(line.parse().map_err(|_| CgroupError::Parse {
+            path: procs.clone(),
+            reason: format!("{line:?} is not a pid"),
+        })?);
+    }
+    for child in child_cgroups(dir) {
+        collect_pids(&child, pids)?;
+    }
+    Ok(())
+}
+
+/// The cgroup directories right below `dir`.
+pub(crate) fn child_cgroups(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Removes the cgroup directory `dir`, retrying while exiting tasks keep it

@@ -427,8 +427,8 @@ impl Cgroup {
         Cgroup { driver }
     }
 
-    /// The pids of every process in the container's cgroup (and, on cgroup
-    /// v2, in the cgroups below it); none when the cgroup is gone.
+    /// The pids of every process in the container's cgroup and in the
+    /// cgroups below it; none when the cgroup is gone.
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         match &self.driver {
             Driver::V1(cgroup) => cgroup.pids(),

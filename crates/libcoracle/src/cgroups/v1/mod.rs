@@ -12,14 +12,14 @@ mod stats;
 
 use super::control::{read_control, write, write_control};
 use super::dirs::{
-    ensure_no_process, make_dirs, removable_levels, remove_busy_dir, remove_made,
+    ensure_no_process, make_dirs, processes_below, removable_levels, remove_busy_dir, remove_made,
     remove_made_parents,
 };
 use super::mountinfo::Hierarchy;
 use super::oom::OomWatcher;
 use super::path::CgroupsPath;
 use super::resources::{CpuPlan, ResourcePlan};
-use super::stats::{read_optional, Stats};
+use super::stats::Stats;
 use super::{CgroupError, CgroupViewInfo};
 use crate::sys;
 use apply::apply;
@@ -398,23 +398,13 @@ impl V1Cgroup {
         Ok(())
     }
 
+    /// The processes of the container's cgroup and of the cgroups it made
+    /// below it, listed in the pids hierarchy (or the freezer's).
     pub(crate) fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         let joined = self
             .find("pids", "the list of processes")
             .or_else(|_| self.find("freezer", "the list of processes"))?;
-        let procs = joined.path.join("cgroup.procs");
-        // A cgroup removed already holds no process.
-        let Some(text) = read_optional(&procs)? else {
-            return Ok(Vec::new());
-        };
-        text.lines()
-            .map(|line| {
-                line.parse().map_err(|_| CgroupError::Parse {
-                    path: procs.clone(),
-                    reason: format!("{line:?} is not a pid"),
-                })
-            })
-            .collect()
+        processes_below(&joined.path)
     }
 
     pub(crate) fn signal_all(&self, signal: i32) -> Result<(), CgroupError> {

@@ -15,13 +15,14 @@ use super::bpf::device_program;
 use super::control::{read_control, write, write_control};
 use super::devices::{effective_rules, DeviceRule};
 use super::dirs::{
-    ensure_no_process, make_dirs, removable_levels, remove_made, remove_made_parents,
+    child_cgroups, ensure_no_process, make_dirs, processes_below, removable_levels, remove_made,
+    remove_made_parents,
 };
 use super::mountinfo::Unified;
 use super::oom::OomWatcher;
 use super::path::CgroupsPath;
 use super::resources::ResourcePlan;
-use super::stats::{parse_flat_keyed, read_optional, Stats};
+use super::stats::{parse_flat_keyed, Stats};
 use super::CgroupError;
 use crate::sys;
 use apply::{apply, controllers_used};
@@ -267,9 +268,7 @@ impl V2Cgroup {
     /// The processes of the cgroup and of the cgroups the container made
     /// below it.
     pub(crate) fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        let mut pids = Vec::new();
-        collect_pids(self.path(), &mut pids)?;
-        Ok(pids)
+        processes_below(self.path())
     }
 
     /// Whether the directory is gone (systemd removes a scope's once its
@@ -522,38 +521,6 @@ fn enable_each(subtree: &Path, needed: &[(String, String)]) -> Result<(), Cgroup
 fn enable_list(controllers: &[&str]) -> String {
     let plus: Vec<String> = controllers.iter().map(|c| format!("+{c}")).collect();
     plus.join(" ")
-}
-
-/// Adds the pids of `dir` and of the cgroups below it to `pids` (none when
-/// it is gone).
-fn collect_pids(dir: &Path, pids: &mut Vec<i32>) -> Result<(), CgroupError> {
-    let procs = dir.join("cgroup.procs");
-    let Some(text) = read_optional(&procs)? else {
-        return Ok(());
-    };
-    for line in text.lines() {
-        pids.push(line.parse().map_err(|_| CgroupError::Parse {
-            path: procs.clone(),
-            reason: format!("{line:?} is not a pid"),
-        })?);
-    }
-    for child in child_cgroups(dir) {
-        collect_pids(&child, pids)?;
-    }
-    Ok(())
-}
-
-/// The cgroup directories right below `dir`.
-fn child_cgroups(dir: &Path) -> Vec<PathBuf> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Removes an empty cgroup tree, deepest first.

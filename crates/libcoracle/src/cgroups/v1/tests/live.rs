@@ -202,3 +202,40 @@ fn out_of_memory_is_reported() {
     );
     assert!(!scratch.anything_left());
 }
+
+#[test]
+fn a_live_join_moves_the_processes_of_nested_cgroups_too() {
+    let Some(mut scratch) = Scratch::v1() else {
+        return;
+    };
+    let mut cgroup = Cgroup::create(&scratch.plan("", "{}").unwrap()).unwrap();
+    let top = scratch.sleeper();
+    cgroup.add_process(top).unwrap();
+    // A cgroup the container made below its own, with a process in it.
+    let nested = view_dir(&cgroup, "pids").unwrap().join("inner");
+    std::fs::create_dir(&nested).unwrap();
+    let inner = scratch.sleeper();
+    cgroup.add_process(inner).unwrap();
+    std::fs::write(nested.join("cgroup.procs"), inner.to_string()).unwrap();
+    let mut pids = cgroup.pids().unwrap();
+    pids.sort();
+    let mut want = vec![top, inner];
+    want.sort();
+    assert_eq!(pids, want);
+
+    update(&mut cgroup, r#"{"cpu":{"cpus":"0"}}"#).unwrap();
+    let cpuset = view_dir(&cgroup, "cpuset").expect("cpuset joined");
+    let mut moved: Vec<i32> = read(&cpuset, "cgroup.procs")
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    moved.sort();
+    assert_eq!(moved, want);
+    for child in &mut scratch.children {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    std::fs::remove_dir(&nested).unwrap();
+    cgroup.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
