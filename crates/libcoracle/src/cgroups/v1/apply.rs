@@ -10,7 +10,8 @@ use super::devices::apply_devices;
 use std::path::Path;
 
 /// Writes the resources of the controllers of one hierarchy into `dir`;
-/// `live` for the cgroup of a running container (an update).
+/// `live` for a cgroup that may hold values already: a running
+/// container's (an update), or one that was there before the create.
 pub(super) fn apply(
     dir: &Path,
     controllers: &[String],
@@ -19,7 +20,7 @@ pub(super) fn apply(
 ) -> Result<(), CgroupError> {
     for controller in controllers {
         match controller.as_str() {
-            "memory" => apply_memory(dir, &resources.memory)?,
+            "memory" => apply_memory(dir, &resources.memory, live)?,
             "cpu" => apply_cpu(dir, &resources.cpu)?,
             "cpuset" => apply_cpuset(dir, &resources.cpu)?,
             "devices" => {
@@ -67,7 +68,7 @@ pub(super) fn apply(
     Ok(())
 }
 
-fn apply_memory(dir: &Path, m: &MemoryPlan) -> Result<(), CgroupError> {
+fn apply_memory(dir: &Path, m: &MemoryPlan, live: bool) -> Result<(), CgroupError> {
     const MEMSW: &str = "memory.memsw.limit_in_bytes";
     let setting =
         |file, limit: Option<Limit>, field| limit.map(|l| Setting::new(file, v1_limit(l), field));
@@ -78,20 +79,18 @@ fn apply_memory(dir: &Path, m: &MemoryPlan) -> Result<(), CgroupError> {
     );
     let swap = match m.swap {
         Some(swap) => setting(MEMSW, Some(swap), "linux.resources.memory.swap"),
-        // Without swap accounting (no memsw file) there is nothing to lift.
-        None if m.lifts_swap_too() && dir.join(MEMSW).exists() => setting(
+        // A new cgroup has no memory+swap limit to lift; without swap
+        // accounting (no memsw file) no cgroup has one.
+        None if live && m.lifts_swap_too() && dir.join(MEMSW).exists() => setting(
             MEMSW,
             Some(Limit::Unlimited),
             "linux.resources.memory.limit",
         ),
         None => None,
     };
-    // The kernel keeps memory <= memory+swap at every write: lifting the
-    // memory limit starts with memory+swap, which is never refused then.
-    match m.limit {
-        Some(Limit::Unlimited) => set_pair(dir, swap, limit)?,
-        _ => set_pair(dir, limit, swap)?,
-    }
+    // The kernel keeps memory <= memory+swap at every write: set_pair
+    // writes memory+swap first where the memory limit would be refused.
+    set_pair(dir, limit, swap)?;
     let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
     let rest = [
         setting(

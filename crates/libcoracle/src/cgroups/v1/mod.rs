@@ -256,7 +256,9 @@ impl V1Cgroup {
             }
         }
         for joined in &self.hierarchies {
-            apply(&joined.path, &joined.controllers, &plan.resources, false)?;
+            // A directory that was there may hold values of its own.
+            let live = joined.created == 0;
+            apply(&joined.path, &joined.controllers, &plan.resources, live)?;
         }
         Ok(())
     }
@@ -326,7 +328,7 @@ impl V1Cgroup {
             }
             _ => Ok(()),
         }
-        .and_then(|()| apply(&planned.dir, &planned.controllers, resources, false));
+        .and_then(|()| apply(&planned.dir, &planned.controllers, resources, created == 0));
         if let Err(err) = prepared {
             remove_made(&planned.dir, created);
             return Err(err);

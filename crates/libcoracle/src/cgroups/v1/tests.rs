@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::cgroups::mountinfo::{self, Layout};
-use crate::cgroups::test_support::{block_device, open_in, read, view_dir, Scratch};
+use crate::cgroups::test_support::{block_device, open_in, read, skip, view_dir, Scratch};
 use crate::cgroups::{Cgroup, CgroupPlan, CgroupRecord};
 use crate::spec::Spec;
 use std::fs;
@@ -307,6 +307,33 @@ fn an_existing_cgroup_with_processes_is_refused() {
     first.signal_all(libc::SIGKILL).unwrap();
     scratch.children[0].wait().unwrap();
     first.remove().unwrap();
+    assert!(!scratch.anything_left());
+}
+
+#[test]
+fn lifting_memory_in_a_cgroup_that_was_there_lifts_its_swap_limit_too() {
+    let Some(scratch) = Scratch::v1() else {
+        return;
+    };
+    // Someone else's empty cgroup, with limits of its own.
+    let limited = r#"{"memory":{"limit":67108864,"swap":67108864}}"#;
+    let before = Cgroup::create(&scratch.plan("/ctr", limited).unwrap()).unwrap();
+    let memory = view_dir(&before, "memory").unwrap();
+    if !memory.join("memory.memsw.limit_in_bytes").exists() {
+        before.remove().unwrap();
+        return skip("no swap accounting");
+    }
+    let plan = scratch.plan("/ctr", r#"{"memory":{"limit":-1}}"#).unwrap();
+    let cgroup = Cgroup::create(&plan).unwrap();
+    // As the hierarchy's root reads it: unlimited, rounded to pages.
+    let root = memory.parent().and_then(Path::parent).unwrap();
+    let unlimited = read(root, "memory.limit_in_bytes");
+    assert_eq!(read(&memory, "memory.limit_in_bytes"), unlimited);
+    assert_eq!(read(&memory, "memory.memsw.limit_in_bytes"), unlimited);
+    // The directory is not the second create's: the first one's record
+    // removes what it made.
+    cgroup.remove().unwrap();
+    before.remove().unwrap();
     assert!(!scratch.anything_left());
 }
 
