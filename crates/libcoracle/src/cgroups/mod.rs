@@ -290,7 +290,7 @@ impl CgroupPlan {
             }
             (mountinfo::Layout::V1(hierarchies), false) => {
                 let path = path::CgroupsPath::parse(cgroups_path, id)?;
-                PlanDriver::V1(v1::V1Plan::new(&hierarchies, &path, resources)?)
+                PlanDriver::V1(v1::V1Plan::new(hierarchies, path, resources)?)
             }
             (mountinfo::Layout::Unified(unified), false) => {
                 let path = path::CgroupsPath::parse(cgroups_path, id)?;

@@ -32,9 +32,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub(crate) struct V1Plan {
     hierarchies: Vec<Planned>,
-    /// The other mounted hierarchies with a controller, where the
-    /// container's directory would be: an `update` that needs one joins it.
-    others: Vec<Planned>,
+    /// Every mounted hierarchy, and the container's path: create records
+    /// from them where its directory would be in the others.
+    mounted: Vec<Hierarchy>,
+    path: CgroupsPath,
     resources: ResourcePlan,
 }
 
@@ -64,8 +65,8 @@ impl V1Plan {
     /// cpu, cpuacct, blkio) where mounted, and of the controllers the
     /// resources use. Every other hierarchy costs a directory and a join.
     pub(crate) fn new(
-        hierarchies: &[Hierarchy],
-        path: &CgroupsPath,
+        hierarchies: Vec<Hierarchy>,
+        path: CgroupsPath,
         resources: ResourcePlan,
     ) -> Result<V1Plan, CgroupError> {
         let mut needed = vec![
@@ -82,23 +83,25 @@ impl V1Plan {
                     needed_for,
                 },
             )?;
-            plan_hierarchy(&mut planned, hierarchy, path)?;
+            plan_hierarchy(&mut planned, hierarchy, &path)?;
         }
         for controller in ACCOUNTING {
             if let Some(hierarchy) = hierarchies.iter().find(|h| h.has(controller)) {
-                plan_hierarchy(&mut planned, hierarchy, path)?;
+                plan_hierarchy(&mut planned, hierarchy, &path)?;
             }
         }
         Ok(V1Plan {
-            others: plan_others(hierarchies, &planned, path),
             hierarchies: planned,
+            mounted: hierarchies,
+            path,
             resources,
         })
     }
 }
 
 /// Where the container's directory would be in each hierarchy with a
-/// controller that `planned` leaves out (just paths: nothing is read).
+/// controller that `planned` leaves out (just paths: nothing is read), for
+/// an `update` that needs one to join it.
 /// One where a relative path has no starting point is left out too: an
 /// update that needs it says the controller is not mounted.
 fn plan_others(hierarchies: &[Hierarchy], planned: &[Planned], path: &CgroupsPath) -> Vec<Planned> {
@@ -225,7 +228,7 @@ impl V1Cgroup {
     pub(crate) fn create(plan: &V1Plan) -> Result<V1Cgroup, CgroupError> {
         let mut cgroup = V1Cgroup {
             hierarchies: Vec::with_capacity(plan.hierarchies.len()),
-            unjoined: plan.others.clone(),
+            unjoined: plan_others(&plan.mounted, &plan.hierarchies, &plan.path),
         };
         match cgroup.create_all(plan) {
             Ok(()) => Ok(cgroup),

@@ -36,7 +36,7 @@ fn plan_dirs(resources: &str, path: &str) -> Result<Vec<String>, CgroupError> {
     let resources: crate::spec::Resources = serde_json::from_str(resources).unwrap();
     let resources = ResourcePlan::from_spec(&resources)?;
     let path = CgroupsPath::parse(Some(path), "id")?;
-    let plan = V1Plan::new(&sample_hierarchies(), &path, resources)?;
+    let plan = V1Plan::new(sample_hierarchies(), path, resources)?;
     Ok(plan
         .hierarchies
         .iter()
@@ -90,9 +90,8 @@ fn joins_the_hierarchies_the_resources_use_once() {
 #[test]
 fn the_other_hierarchies_are_planned_for_later_updates() {
     let path = CgroupsPath::parse(Some("/a"), "id").unwrap();
-    let plan = V1Plan::new(&sample_hierarchies(), &path, ResourcePlan::default()).unwrap();
-    let others: Vec<String> = plan
-        .others
+    let plan = V1Plan::new(sample_hierarchies(), path, ResourcePlan::default()).unwrap();
+    let others: Vec<String> = plan_others(&plan.mounted, &plan.hierarchies, &plan.path)
         .iter()
         .map(|p| p.dir.display().to_string())
         .collect();
@@ -107,7 +106,7 @@ fn a_missing_controller_is_named() {
         .filter(|h| !h.has("freezer"))
         .collect();
     let path = CgroupsPath::parse(None, "id").unwrap();
-    let err = V1Plan::new(&hierarchies, &path, ResourcePlan::default()).unwrap_err();
+    let err = V1Plan::new(hierarchies, path, ResourcePlan::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "the freezer cgroup controller is not mounted as a cgroup v1 hierarchy (needed for pause and kill --all)"
