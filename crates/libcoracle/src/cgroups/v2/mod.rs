@@ -2,11 +2,12 @@
 //! cgroup is one directory of the single hierarchy.
 //!
 //! The directory exists before the clone, so that the container's init is
-//! born in it (`CLONE_INTO_CGROUP`, no migration); every controller the
+//! born in it (`CLONE_INTO_CGROUP`, no migration). Every controller the
 //! ancestors below the root offer is enabled in their
-//! `cgroup.subtree_control` where missing (a later update may need any); device access is an eBPF program attached to the
-//! directory; freezing, killing and removal use `cgroup.freeze`,
-//! `cgroup.kill` and the `cgroup.events` notifications instead of polling.
+//! `cgroup.subtree_control` where missing (a later update may need any).
+//! Device access is an eBPF program attached to the directory; freezing,
+//! killing and removal use `cgroup.freeze`, `cgroup.kill` and the
+//! `cgroup.events` notifications instead of polling.
 
 mod apply;
 mod stats;
