@@ -242,7 +242,10 @@ fn network_sysctl_refused_without_own_network_namespace() {
     t.try_create(&b, &[])
         .err()
         .expect("net sysctl accepted in the host netns")
-        .fails_with_one_line();
+        .fails_with(
+            "coracle create: linux.sysctl net.ipv4.ip_forward: \
+             needs a network namespace of the container's own",
+        );
     assert!(t.state_entries().is_empty());
 }
 
@@ -301,7 +304,11 @@ fn ipc_sysctl_refused_without_own_ipc_namespace() {
     t.try_create(&b, &[])
         .err()
         .expect("ipc sysctl accepted in the host ipc ns")
-        .fails_with_one_line();
+        .fails_with(
+            "coracle create: linux.sysctl kernel.msgmax: \
+             needs a ipc namespace of the container's own",
+        );
+    assert!(t.state_entries().is_empty());
 }
 
 #[test]
