@@ -342,11 +342,9 @@ fn refused(seccomp: Value, expected: &str) {
     let out = out.fails_with_one_line();
     assert!(out.stderr.contains(expected), "{out}");
     assert!(t.state_entries().is_empty(), "{:?}", t.state_entries());
-    for controller in ["memory", "pids", "cpu", "devices"] {
-        if let Some(dir) = cgroup_dir(controller, &cgroup) {
-            assert!(!dir.exists(), "cgroup {} left", dir.display());
-        }
-    }
+    // In every hierarchy, the unified one included.
+    let left = remove_cgroup_everywhere(&cgroup);
+    assert!(left.is_empty(), "cgroups left: {left:?}");
     assert!(t.mounts_under_dir().is_empty());
 }
 
