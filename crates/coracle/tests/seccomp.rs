@@ -455,7 +455,9 @@ fn podman_seccomp(caps: &[&str]) -> Value {
 #[test]
 fn podmans_default_profile_runs_a_container_and_denies_what_it_should() {
     if !Path::new(PODMAN_PROFILE).exists() {
-        eprintln!("skipped: {PODMAN_PROFILE} is missing (golang-github-containers-common)");
+        skip_test(&format!(
+            "{PODMAN_PROFILE} is missing (golang-github-containers-common)"
+        ));
         return;
     }
     let t = Test::new();
