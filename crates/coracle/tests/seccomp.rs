@@ -141,6 +141,8 @@ int main(void) {
 }
 "#,
     );
+    let kernel = run_unfiltered(&t, &mut b);
+    let unknown = kernel.stdout.lines().next().unwrap_or_default().to_string();
     // A refusing default: known calls get it, an unknown number ENOSYS.
     b.config["linux"]["seccomp"] = refuse_but(&[]);
     let out = t.run(&b).ok();
@@ -148,6 +150,11 @@ int main(void) {
         out.stdout, "-1 Function not implemented\n-1 Operation not permitted\n",
         "{out}"
     );
+    if unknown == "-1 Function not implemented" {
+        // The filter's ENOSYS and the kernel's look alike: what is seen is
+        // only that the default action was not applied to the number.
+        skip_test("the kernel has no syscall 1000 either (ENOSYS without a filter)");
+    }
 }
 
 /// The init is single-threaded when it installs the filter, so TSYNC
