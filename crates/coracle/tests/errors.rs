@@ -131,14 +131,14 @@ fn missing_process_args() {
     t.try_create(&b, &[])
         .err()
         .expect("created without args")
-        .fails_with_one_line();
+        .fails_with("coracle create: process.args: must not be empty");
     assert_nothing_left(&t, &cg);
 
     b.config["process"]["args"] = json!([]);
     t.try_create(&b, &[])
         .err()
         .expect("created with empty args")
-        .fails_with_one_line();
+        .fails_with("coracle create: process.args: must not be empty");
     assert_nothing_left(&t, &cg);
 }
 
@@ -191,7 +191,12 @@ fn bind_of_missing_source_cleans_up() {
     t.try_create(&b, &[])
         .err()
         .expect("bind of a missing source succeeded")
-        .fails_with_one_line();
+        .fails_with(&format!(
+            "coracle create: mounts: mounts[{}] (/bad): open bind source {}: \
+             No such file or directory (os error 2)",
+            b.config["mounts"].as_array().unwrap().len() - 1,
+            missing.display()
+        ));
     assert_nothing_left(&t, &cg);
 }
 
@@ -203,7 +208,10 @@ fn unknown_namespace_type() {
     t.try_create(&b, &[])
         .err()
         .expect("namespace bogus accepted")
-        .fails_with_one_line();
+        .fails_with(&format!(
+            "coracle create: linux.namespaces[{}]: unknown namespace type \"bogus\"",
+            b.config["linux"]["namespaces"].as_array().unwrap().len() - 1
+        ));
     assert_nothing_left(&t, &cg);
 }
 
@@ -215,7 +223,7 @@ fn unknown_rlimit() {
     t.try_create(&b, &[])
         .err()
         .expect("RLIMIT_BOGUS accepted")
-        .fails_with_one_line();
+        .fails_with("coracle create: process.rlimits: unknown type RLIMIT_BOGUS");
     assert_nothing_left(&t, &cg);
 }
 

@@ -311,6 +311,35 @@ fn run_detach() {
     c.force_delete();
 }
 
+/// `run --keep`: the exit code is passed through and the container stays,
+/// stopped, with its cgroups, until `delete` removes both.
+#[test]
+fn run_keep_leaves_a_stopped_container_for_delete() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    b.sh("exit 3");
+    let cgroup = t.cgroup_path();
+    b.config["linux"]["cgroupsPath"] = json!(cgroup);
+    b.save();
+    let id = t.id();
+    let dir = b.dir.to_str().unwrap();
+    let out = t.rt(&["run", "--keep", "--bundle", dir, &id]).code_is(3);
+    let state: Value = serde_json::from_str(&t.rt(&["state", &id]).ok().stdout)
+        .unwrap_or_else(|e| panic!("state after {out}: {e}"));
+    assert_eq!(state["status"], "stopped", "{state}");
+    assert_eq!(state["id"], id.as_str(), "{state}");
+    let kept: Vec<_> = cgroup_mounts()
+        .into_iter()
+        .map(|(_, mnt)| mnt.join(cgroup.trim_start_matches('/')))
+        .filter(|d| d.exists())
+        .collect();
+    assert!(!kept.is_empty(), "run --keep kept no cgroup {cgroup}");
+    t.rt(&["delete", &id]).ok();
+    t.assert_no_container(&id);
+    let left = remove_cgroup_everywhere(&cgroup);
+    assert!(left.is_empty(), "delete left cgroups: {left:?}");
+}
+
 #[test]
 fn pid_file_holds_the_init_pid() {
     let t = Test::new();
@@ -417,6 +446,71 @@ fn ps_json_lists_container_processes() {
         .collect();
     assert!(pids.contains(&(c.pid as i64)), "{pids:?}");
     assert!(pids.contains(&(kids[0] as i64)), "{pids:?}");
+}
+
+/// `ps ID`: the header of `ps -ef` and exactly the rows of the init and
+/// its child; `ps ID -o pid,comm` the same rows in the asked-for columns.
+#[test]
+fn ps_table_lists_exactly_the_container_processes() {
+    let t = Test::new();
+    let mut b = t.bundle(&[]);
+    let out = b.out_dir(&t);
+    b.sh("sleep 1000 & : > /out/ready; wait");
+    let c = t.create(&b);
+    c.start();
+    wait_for_file(&out.join("ready"));
+    let kids = children_of(c.pid);
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    let kid = kids[0];
+    wait_for_comm(kid, "sleep");
+    let mut want = vec![c.pid, kid];
+    want.sort();
+
+    let table = c.rt(&["ps"], &[]).ok().stdout;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+        "{table}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    let mut pids: Vec<i32> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
+    pids.sort();
+    assert_eq!(pids, want, "{table}");
+    let row_of = |pid: i32| rows.iter().find(|r| r[1] == pid.to_string()).unwrap();
+    assert_eq!(
+        row_of(kid)[2],
+        c.pid.to_string(),
+        "the child's PPID: {table}"
+    );
+    assert_eq!(row_of(kid)[7..], ["sleep", "1000"], "{table}");
+
+    let table = c.rt(&["ps"], &["-o", "pid,comm"]).ok().stdout;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["PID", "COMMAND"], "{table}");
+    let mut rows: Vec<(i32, String)> = lines
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            (
+                f.next().unwrap().parse().unwrap(),
+                f.collect::<Vec<_>>().join(" "),
+            )
+        })
+        .collect();
+    rows.sort();
+    let mut expected = vec![(c.pid, "sh".to_string()), (kid, "sleep".to_string())];
+    expected.sort();
+    assert_eq!(rows, expected, "{table}");
 }
 
 #[test]

@@ -124,21 +124,39 @@ fn time_namespace_with_offsets() {
         "monotonic": {"secs": 31_536_000, "nanosecs": 0},
         "boottime": {"secs": 31_536_000, "nanosecs": 0}
     });
-    b.sh("readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime");
+    b.sh("readlink /proc/self/ns/time; cut -d. -f1 /proc/uptime; cat /proc/1/timens_offsets");
+    // The host's uptime, in whole seconds, around the run: the container
+    // reads its own in between.
+    let host_uptime = || -> u64 {
+        read(std::path::Path::new("/proc/uptime"))
+            .split('.')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = host_uptime();
     let out = t.run(&b).ok();
+    let after = host_uptime();
     let mut lines = out.stdout.lines();
     assert_ne!(lines.next().unwrap(), ns_of("self", "time"));
     let uptime: u64 = lines.next().unwrap().parse().unwrap();
-    let host_uptime: u64 = read(std::path::Path::new("/proc/uptime"))
-        .split('.')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    const OFF: u64 = 31_536_000;
     assert!(
-        uptime >= host_uptime + 31_536_000,
-        "uptime {uptime} inside, {host_uptime} outside"
+        before + OFF <= uptime && uptime <= after + OFF + 1,
+        "uptime {uptime} inside, {before}..{after} outside, offset {OFF}: {out}"
     );
+    // The init's time namespace has the offsets (lines "monotonic SECS NSECS",
+    // "boottime SECS NSECS").
+    let offsets: Vec<&str> = lines.collect();
+    for clock in ["monotonic", "boottime"] {
+        let line = offsets
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(clock))
+            .unwrap_or_else(|| panic!("no {clock} line in timens_offsets: {out}"));
+        let secs: i64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_eq!(secs, OFF as i64, "{clock} offset: {out}");
+    }
 }
 
 #[test]
@@ -224,7 +242,10 @@ fn network_sysctl_refused_without_own_network_namespace() {
     t.try_create(&b, &[])
         .err()
         .expect("net sysctl accepted in the host netns")
-        .fails_with_one_line();
+        .fails_with(
+            "coracle create: linux.sysctl net.ipv4.ip_forward: \
+             needs a network namespace of the container's own",
+        );
     assert!(t.state_entries().is_empty());
 }
 
@@ -283,7 +304,11 @@ fn ipc_sysctl_refused_without_own_ipc_namespace() {
     t.try_create(&b, &[])
         .err()
         .expect("ipc sysctl accepted in the host ipc ns")
-        .fails_with_one_line();
+        .fails_with(
+            "coracle create: linux.sysctl kernel.msgmax: \
+             needs a ipc namespace of the container's own",
+        );
+    assert!(t.state_entries().is_empty());
 }
 
 #[test]

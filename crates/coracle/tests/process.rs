@@ -305,7 +305,10 @@ fn terminal_without_console_socket_is_refused() {
     t.try_create(&b, &[])
         .err()
         .expect("terminal without --console-socket")
-        .fails_with_one_line();
+        .fails_with(
+            "coracle create: process.terminal is true: \
+             --console-socket is required to receive the terminal",
+        );
     assert!(t.state_entries().is_empty());
 }
 

@@ -141,6 +141,8 @@ int main(void) {
 }
 "#,
     );
+    let kernel = run_unfiltered(&t, &mut b);
+    let unknown = kernel.stdout.lines().next().unwrap_or_default().to_string();
     // A refusing default: known calls get it, an unknown number ENOSYS.
     b.config["linux"]["seccomp"] = refuse_but(&[]);
     let out = t.run(&b).ok();
@@ -148,6 +150,11 @@ int main(void) {
         out.stdout, "-1 Function not implemented\n-1 Operation not permitted\n",
         "{out}"
     );
+    if unknown == "-1 Function not implemented" {
+        // The filter's ENOSYS and the kernel's look alike: what is seen is
+        // only that the default action was not applied to the number.
+        skip_test("the kernel has no syscall 1000 either (ENOSYS without a filter)");
+    }
 }
 
 /// The init is single-threaded when it installs the filter, so TSYNC
@@ -342,11 +349,9 @@ fn refused(seccomp: Value, expected: &str) {
     let out = out.fails_with_one_line();
     assert!(out.stderr.contains(expected), "{out}");
     assert!(t.state_entries().is_empty(), "{:?}", t.state_entries());
-    for controller in ["memory", "pids", "cpu", "devices"] {
-        if let Some(dir) = cgroup_dir(controller, &cgroup) {
-            assert!(!dir.exists(), "cgroup {} left", dir.display());
-        }
-    }
+    // In every hierarchy, the unified one included.
+    let left = remove_cgroup_everywhere(&cgroup);
+    assert!(left.is_empty(), "cgroups left: {left:?}");
     assert!(t.mounts_under_dir().is_empty());
 }
 
@@ -457,7 +462,9 @@ fn podman_seccomp(caps: &[&str]) -> Value {
 #[test]
 fn podmans_default_profile_runs_a_container_and_denies_what_it_should() {
     if !Path::new(PODMAN_PROFILE).exists() {
-        eprintln!("skipped: {PODMAN_PROFILE} is missing (golang-github-containers-common)");
+        skip_test(&format!(
+            "{PODMAN_PROFILE} is missing (golang-github-containers-common)"
+        ));
         return;
     }
     let t = Test::new();
