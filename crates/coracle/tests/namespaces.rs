@@ -244,7 +244,7 @@ fn network_sysctl_refused_without_own_network_namespace() {
         .expect("net sysctl accepted in the host netns")
         .fails_with(
             "coracle create: linux.sysctl net.ipv4.ip_forward: \
-             needs a network namespace of the container's own",
+             needs the container's own network namespace",
         );
     assert!(t.state_entries().is_empty());
 }
@@ -306,7 +306,7 @@ fn ipc_sysctl_refused_without_own_ipc_namespace() {
         .expect("ipc sysctl accepted in the host ipc ns")
         .fails_with(
             "coracle create: linux.sysctl kernel.msgmax: \
-             needs a ipc namespace of the container's own",
+             needs the container's own ipc namespace",
         );
     assert!(t.state_entries().is_empty());
 }

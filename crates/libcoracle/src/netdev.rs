@@ -82,7 +82,7 @@ impl NetDevicePlan {
             };
             if !namespaces.has(Kind::Network) {
                 return Err(invalid(
-                    "needs a network namespace of the container's own".into(),
+                    "needs the container's own network namespace".into(),
                 ));
             }
             check_name(host, false).map_err(invalid)?;
@@ -509,6 +509,6 @@ mod tests {
         let err = NetDevicePlan::from_spec(spec.linux.as_ref(), &no_ns).unwrap_err();
         assert!(err
             .to_string()
-            .ends_with("needs a network namespace of the container's own"));
+            .ends_with("needs the container's own network namespace"));
     }
 }

@@ -39,7 +39,7 @@ pub enum NamespaceError {
         source: io::Error,
     },
     /// A field that needs a namespace the container does not have.
-    #[error("{field}: needs a {kind} namespace of the container's own")]
+    #[error("{field}: needs the container's own {kind} namespace")]
     NeedsNamespace {
         /// The config field.
         field: String,

@@ -72,7 +72,7 @@ fn sysctls_need_the_namespace_that_isolates_them() {
     let err = NamespacePlan::from_spec(&spec).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "linux.sysctl net.ipv4.ip_forward: needs a network namespace of the container's own"
+        "linux.sysctl net.ipv4.ip_forward: needs the container's own network namespace"
     );
     let mut spec = spec_with(&[("network", None)]);
     spec.linux
