@@ -505,5 +505,9 @@ fn net_device_errors_name_the_device_and_leave_nothing() {
     b.without_ns("network");
     b.config["linux"]["netDevices"] = json!({"ctdev2": {}});
     let out = t.try_create(&b, &[]).err().expect("create must fail");
-    assert!(out.stderr.contains("needs a network namespace"), "{out}");
+    assert!(
+        out.stderr
+            .contains("needs the container's own network namespace"),
+        "{out}"
+    );
 }
