@@ -425,17 +425,26 @@ fn list_empty_root() {
     assert!(v.is_null() || v == json!([]), "{out}");
 }
 
-#[test]
-fn ps_json_lists_container_processes() {
-    let t = Test::new();
+/// A started container whose init waits for one child sleeping; the
+/// child's pid.
+fn with_a_sleeping_child(t: &Test) -> (Container<'_>, i32) {
     let mut b = t.bundle(&[]);
-    let out = b.out_dir(&t);
+    let out = b.out_dir(t);
     b.sh("sleep 1000 & : > /out/ready; wait");
     let c = t.create(&b);
     c.start();
     wait_for_file(&out.join("ready"));
     let kids = children_of(c.pid);
     assert_eq!(kids.len(), 1, "{kids:?}");
+    let kid = kids[0];
+    wait_for_comm(kid, "sleep");
+    (c, kid)
+}
+
+#[test]
+fn ps_json_lists_container_processes() {
+    let t = Test::new();
+    let (c, kid) = with_a_sleeping_child(&t);
     let v: Value =
         serde_json::from_str(&c.rt(&["ps", "--format", "json"], &[]).ok().stdout).unwrap();
     let pids: Vec<i64> = v
@@ -445,7 +454,7 @@ fn ps_json_lists_container_processes() {
         .map(|p| p.as_i64().unwrap())
         .collect();
     assert!(pids.contains(&(c.pid as i64)), "{pids:?}");
-    assert!(pids.contains(&(kids[0] as i64)), "{pids:?}");
+    assert!(pids.contains(&(kid as i64)), "{pids:?}");
 }
 
 /// `ps ID`: the header of `ps -ef` and exactly the rows of the init and
@@ -453,64 +462,42 @@ fn ps_json_lists_container_processes() {
 #[test]
 fn ps_table_lists_exactly_the_container_processes() {
     let t = Test::new();
-    let mut b = t.bundle(&[]);
-    let out = b.out_dir(&t);
-    b.sh("sleep 1000 & : > /out/ready; wait");
-    let c = t.create(&b);
-    c.start();
-    wait_for_file(&out.join("ready"));
-    let kids = children_of(c.pid);
-    assert_eq!(kids.len(), 1, "{kids:?}");
-    let kid = kids[0];
-    wait_for_comm(kid, "sleep");
+    let (c, kid) = with_a_sleeping_child(&t);
     let mut want = vec![c.pid, kid];
     want.sort();
 
-    let table = c.rt(&["ps"], &[]).ok().stdout;
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
+    let (header, rows) = ps_table(&c, &[]);
     assert_eq!(
         header,
         ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
-        "{table}"
+        "{rows:?}"
     );
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
     let mut pids: Vec<i32> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
     pids.sort();
-    assert_eq!(pids, want, "{table}");
-    let row_of = |pid: i32| rows.iter().find(|r| r[1] == pid.to_string()).unwrap();
-    assert_eq!(
-        row_of(kid)[2],
-        c.pid.to_string(),
-        "the child's PPID: {table}"
-    );
-    assert_eq!(row_of(kid)[7..], ["sleep", "1000"], "{table}");
+    assert_eq!(pids, want, "{rows:?}");
+    let kid_row = rows.iter().find(|r| r[1] == kid.to_string()).unwrap();
+    assert_eq!(kid_row[2], c.pid.to_string(), "the child's PPID: {rows:?}");
+    assert_eq!(kid_row[7..], ["sleep", "1000"], "{rows:?}");
 
-    let table = c.rt(&["ps"], &["-o", "pid,comm"]).ok().stdout;
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    assert_eq!(header, ["PID", "COMMAND"], "{table}");
-    let mut rows: Vec<(i32, String)> = lines
-        .map(|l| {
-            let mut f = l.split_whitespace();
-            (
-                f.next().unwrap().parse().unwrap(),
-                f.collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect();
-    rows.sort();
-    let mut expected = vec![(c.pid, "sh".to_string()), (kid, "sleep".to_string())];
-    expected.sort();
-    assert_eq!(rows, expected, "{table}");
+    let (header, mut rows) = ps_table(&c, &["-o", "pid,comm"]);
+    assert_eq!(header, ["PID", "COMMAND"], "{rows:?}");
+    rows.sort_by_key(|r| r[0].parse::<i32>().unwrap());
+    let mut expected = vec![
+        vec![c.pid.to_string(), "sh".to_string()],
+        vec![kid.to_string(), "sleep".to_string()],
+    ];
+    expected.sort_by_key(|r| r[0].parse::<i32>().unwrap());
+    assert_eq!(rows, expected);
+}
+
+/// `ps ID [ps options]`: the header's columns and each row's.
+fn ps_table(c: &Container, options: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
+    let table = c.rt(&["ps"], options).ok().stdout;
+    let mut rows = table
+        .lines()
+        .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>());
+    let header = rows.next().unwrap_or_default();
+    (header, rows.collect())
 }
 
 #[test]
