@@ -13,13 +13,7 @@ fn running(t: &Test) -> Container<'_> {
     let mut b = t.bundle(&["sleep", "1000"]);
     b.config["hostname"] = json!("exec-host");
     b.config["process"]["env"] = json!([PATH_ENV, "FROM_CONFIG=config-value"]);
-    // Root-owned, mode 0700: only root may enter it.
-    b.mount(json!({
-        "destination": "/secret",
-        "type": "tmpfs",
-        "source": "tmpfs",
-        "options": ["mode=700"]
-    }));
+    b.root_only_dir("/secret");
     let c = t.create(&b);
     c.start();
     wait_for_comm(c.pid, "sleep");

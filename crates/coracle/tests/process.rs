@@ -69,22 +69,11 @@ fn cwd_is_created_under_a_read_only_root() {
     assert_eq!(out.stdout, "/made/before/read-only\n");
 }
 
-/// A root-owned directory of mode 0700 at `/secret`, which only root may
-/// enter.
-fn with_root_only_dir(b: &mut Bundle) {
-    b.mount(json!({
-        "destination": "/secret",
-        "type": "tmpfs",
-        "source": "tmpfs",
-        "options": ["mode=700"]
-    }));
-}
-
 #[test]
 fn cwd_is_entered_before_the_user_switch() {
     let t = Test::new();
     let mut b = t.bundle(&[]);
-    with_root_only_dir(&mut b);
+    b.root_only_dir("/secret");
     b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
     b.config["process"]["cwd"] = json!("/secret");
     b.sh("pwd; id -u; ls . 2>/dev/null || echo cannot-list");

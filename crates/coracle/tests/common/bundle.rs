@@ -83,6 +83,17 @@ impl Bundle {
         self
     }
 
+    /// Mounts at `dest` a tmpfs owned by root with mode 0700: a directory
+    /// only root may enter.
+    pub fn root_only_dir(&mut self, dest: &str) -> &mut Self {
+        self.mount(json!({
+            "destination": dest,
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["mode=700"]
+        }))
+    }
+
     /// Bind-mounts host directory `host` at `dest`, read-write.
     pub fn bind(&mut self, host: &Path, dest: &str) -> &mut Self {
         self.mount(json!({
