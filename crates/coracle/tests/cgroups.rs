@@ -320,7 +320,10 @@ fn unparsable_cpuset_lists_are_refused_before_anything_exists() {
             json!({"cpus": "3-1"}),
             "linux.resources.cpu.cpus: range 3-1 goes backwards",
         ),
-        (json!({"mems": "0,,1"}), "linux.resources.cpu.mems: "),
+        (
+            json!({"mems": "0,,1"}),
+            r#"linux.resources.cpu.mems: "0,,1" is not a list such as "0-3,7""#,
+        ),
     ] {
         let place = cg_place(&t);
         let mut b = t.bundle(&["true"]);

@@ -80,11 +80,8 @@ pub(super) fn memory_policy(
                 format!("unknown mode {:?}", policy.mode),
             )
         })?;
-    let nodes = if policy.nodes.is_empty() {
-        [0; 16]
-    } else {
-        mask(&policy.nodes, "linux.memoryPolicy.nodes")?
-    };
+    // An empty list is the empty mask.
+    let nodes = mask(&policy.nodes, "linux.memoryPolicy.nodes")?;
     let has_nodes = nodes.iter().any(|&w| w != 0);
     match takes_nodes {
         Some(true) if !has_nodes => {

@@ -496,17 +496,22 @@ fn enable_controllers(
             continue;
         }
         if write_control(&subtree, &enable_list(&missing)).is_err() {
-            enable_each(&subtree, needed)?;
+            enable_each(&subtree, needed, &missing)?;
         }
     }
     Ok(())
 }
 
-/// Enables each of `needed` in the `cgroup.subtree_control` file `subtree`,
-/// one write per controller, so that a refusal names the field that needs
-/// the controller.
-fn enable_each(subtree: &Path, needed: &[(String, String)]) -> Result<(), CgroupError> {
-    for (controller, field) in needed {
+/// Enables each of `needed` that is `missing` in the
+/// `cgroup.subtree_control` file `subtree`, one write per controller, so
+/// that a refusal names the field that needs the controller.
+fn enable_each(
+    subtree: &Path,
+    needed: &[(String, String)],
+    missing: &[&str],
+) -> Result<(), CgroupError> {
+    let still_needed = needed.iter().filter(|(c, _)| missing.contains(&c.as_str()));
+    for (controller, field) in still_needed {
         let value = format!("+{controller}");
         write_control(subtree, &value).map_err(|source| CgroupError::Refused {
             field: field.clone(),
